@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { reportError } from './_action.ts';
+import { UsageError } from '../util/errors.ts';
+
+/**
+ * The fedostree command line. Each command group lives in its own file and exports `register`.
+ * This file only wires them together and maps errors to exit codes.
+ */
+const program = new Command();
+program
+  .name('fedostree')
+  .description('Compose RPM package sets into OSTree commits, deliver them over HTTP, deploy them atomically.')
+  .version('0.1.0')
+  .option('--debug', 'print stack traces for errors')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? str : `error: ${str}`) });
+
+const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = [
+  // command groups (one module each)
+];
+for (const load of registrations) (await load()).register(program);
+
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; everything else commander rejects is a usage error.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    reportError(err instanceof Error ? err : new UsageError(String(err)));
+  }
+}
