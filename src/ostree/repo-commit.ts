@@ -130,8 +130,7 @@ export async function writeDirectoryToMtree(repo: OstreeRepo, dir: string, tree:
     }
     // Settle every task before reporting the first error (no stray writes after we return).
     const results = await Promise.allSettled(tasks);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    for (const r of results) if (r.status === 'rejected') throw r.reason as Error;
   };
   await importDir(root, tree, rootStat);
   await repo.flush();
