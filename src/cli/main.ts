@@ -18,6 +18,8 @@ program
 
 const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = [
   // command groups (one module each)
+  () => import('./rpm-md.ts'),
+  () => import('./resolve.ts'),
 ];
 for (const load of registrations) (await load()).register(program);
 

@@ -1,7 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempPathFor } from '../../util/atomic.ts';
-import { rename, unlink } from 'node:fs/promises';
 import { NotFoundError } from '../../util/errors.ts';
 import { expandRequest, type Comps } from './comps.ts';
 import type { LoadedRepo } from './repo.ts';
@@ -105,12 +103,11 @@ export async function addReposToPool(pool: PoolLike, repos: LoadedRepo[], opts: 
     }
     pool.addRpmmdRepo({ id: c.id, primary: r.primary, filelists: r.filelists, priority: c.priority, cost: c.cost, excludeNames: c.excludepkgs.length ? c.excludepkgs : undefined });
     if (opts.solvCache !== false && !filtered) {
-      const tmp = tempPathFor(solvPath);
       try {
-        pool.writeSolv(c.id, tmp);
-        await rename(tmp, solvPath);
+        // Atomic (temp file, fsync, rename); a failed cache write only costs speed next time.
+        pool.writeSolv(c.id, solvPath);
       } catch {
-        await unlink(tmp).catch(() => undefined);
+        // ignore
       }
     }
   }
