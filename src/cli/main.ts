@@ -18,6 +18,7 @@ program
 
 const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = [
   // command groups (one module each)
+  () => import('./repo.ts'),
   () => import('./rpm-md.ts'),
   () => import('./resolve.ts'),
 ];
