@@ -687,8 +687,10 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
         r.Set("type", Napi::String::New(env, ruleTypeName(t)));
         bool isJobRule = (t & SOLVER_RULE_TYPEMASK) == SOLVER_RULE_JOB;
         // job rules report the job's how/what instead of packages
-        r.Set("source", Napi::Number::New(env, isJobRule ? 0 : from));
-        r.Set("target", Napi::Number::New(env, isJobRule ? 0 : to));
+        auto solvable = [&](Id id) { return id > 1 && id < p->nsolvables && p->solvables[id].repo ? id : 0; };
+        bool isBest = (t & SOLVER_RULE_TYPEMASK) == SOLVER_RULE_BEST;
+        r.Set("source", Napi::Number::New(env, isJobRule ? 0 : solvable(from)));
+        r.Set("target", Napi::Number::New(env, isJobRule || isBest ? 0 : solvable(to)));
         bool isJob = (t & SOLVER_RULE_TYPEMASK) == SOLVER_RULE_JOB;
         int sel = to & SOLVER_SELECTMASK;
         if (dep && (!isJob || sel == SOLVER_SOLVABLE_NAME || sel == SOLVER_SOLVABLE_PROVIDES))

@@ -177,6 +177,12 @@ export class Pool {
     this.#changed();
   }
 
+  /** Exclude packages ("name-evr.arch@repo") from solving for the life of the pool. */
+  excludePackages(keys: string[]): void {
+    for (const k of keys) this.#excluded.add(this.#idOf(k));
+    this.#pool.setExcluded([...this.#excluded]);
+  }
+
   /** Mark repository `repoId` as the installed system. */
   setInstalled(repoId: string): void {
     this.#pool.setInstalled(this.#repo(repoId));
@@ -382,6 +388,7 @@ export class Pool {
     if (raw.problems.length || early.length) {
       const ctx = {
         pkg: (id: number): string => {
+          if (!this.#byId?.has(id) && !this.#packageRows().some((r) => r.id === id)) return `package #${id}`;
           const p = this.#pkg(id);
           return p.repo === this.#installed ? `${p.nevra} (installed)` : p.nevra;
         },

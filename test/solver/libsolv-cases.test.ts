@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runTestcase } from './testcase-runner.ts';
+
+const VECTORS = '/work/shared/vectors/libsolv';
+
+/** (case, tier) rows of CASES.md's selected table; derived/ replaces its upstream twin. */
+function cases(): Array<{ name: string; tier: string; path: string }> {
+  const out: Array<{ name: string; tier: string; path: string }> = [];
+  for (const line of readFileSync(join(VECTORS, 'CASES.md'), 'utf8').split('\n')) {
+    const m = /^\| ([\w/.-]+\.t) \| (core|flags|policy) \|/.exec(line);
+    if (!m) continue;
+    const derived = join(VECTORS, 'derived', m[1]);
+    out.push({ name: m[1], tier: m[2], path: existsSync(derived) ? derived : join(VECTORS, 'upstream', m[1]) });
+  }
+  return out;
+}
+
+const all = cases();
+
+void test('CASES.md lists the 57 selected cases', () => {
+  assert.equal(all.length, 57);
+});
+
+for (const c of all.filter((x) => x.tier !== 'policy')) {
+  void test(`libsolv ${c.tier} ${c.name}`, () => {
+    const outcomes = runTestcase(c.path);
+    assert.ok(outcomes.length > 0, 'no sub-tests ran');
+    for (const o of outcomes) {
+      assert.deepEqual(o.skippedKinds, [], `sub-test ${o.index}: result kinds not comparable`);
+      assert.deepEqual(o.actual, o.expected, `sub-test ${o.index}: result lines`);
+      assert.equal(o.actualProblems, o.expectedProblems, `sub-test ${o.index}: problem count`);
+      assert.ok(o.match);
+    }
+  });
+}
+
+void test('libsolv policy tier score', (t) => {
+  const policy = all.filter((x) => x.tier === 'policy');
+  let matched = 0;
+  const missed: string[] = [];
+  for (const c of policy) {
+    const outcomes = runTestcase(c.path);
+    if (outcomes.length && outcomes.every((o) => o.match)) matched++;
+    else missed.push(c.name);
+  }
+  const line = `policy tier: ${matched}/${policy.length} cases match${missed.length ? ` (missed: ${missed.join(', ')})` : ''}`;
+  t.diagnostic(line);
+  console.log(line);
+  assert.ok(policy.length > 0);
+});
+
+void test('the runner notices a wrong expectation', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'fedostree-solver-'));
+  try {
+    const t = join(dir, 'wrong.t');
+    await writeFile(t, [
+      'repo available 0 testtags <inline>',
+      '#>=Pkg: A 1 1 noarch',
+      '#>=Req: B',
+      '#>=Pkg: B 1 1 noarch',
+      'system x86_64 rpm',
+      'job install name A',
+      'result transaction,problems <inline>',
+      '#>install A-1-1.noarch@available',
+      'nextjob',
+      'job install name C',
+      'result transaction,problems <inline>',
+      '',
+    ].join('\n'));
+    const [first, second] = runTestcase(t);
+    assert.equal(first.match, false);
+    assert.deepEqual(first.actual, ['install A-1-1.noarch@available', 'install B-1-1.noarch@available']);
+    assert.equal(second.actualProblems, 1);
+    assert.equal(second.match, false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
