@@ -21,6 +21,7 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./repo.ts'),
   () => import('./rpm-md.ts'),
   () => import('./resolve.ts'),
+  () => import('./rpm.ts'),
 ];
 for (const load of registrations) (await load()).register(program);
 
