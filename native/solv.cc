@@ -234,6 +234,7 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
                        {
                            InstanceMethod("setPoolFlag", &SolvPool::SetPoolFlag),
                            InstanceMethod("addRepo", &SolvPool::AddRepo),
+                           InstanceMethod("setRepoPriority", &SolvPool::SetRepoPriority),
                            InstanceMethod("loadRpmmd", &SolvPool::LoadRpmmd),
                            InstanceMethod("loadSolv", &SolvPool::LoadSolv),
                            InstanceMethod("writeSolv", &SolvPool::WriteSolv),
@@ -310,6 +311,15 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
     r->subpriority = info[2].As<Napi::Number>().Int32Value();
     dirty_ = true;
     return Napi::Number::New(env, r->repoid);
+  }
+
+  Napi::Value SetRepoPriority(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Repo *r = repo(env, info[0]);
+    r->priority = info[1].As<Napi::Number>().Int32Value();
+    r->subpriority = info[2].As<Napi::Number>().Int32Value();
+    dirty_ = true;
+    return env.Undefined();
   }
 
   // loadRpmmd(repo, path, extend): primary.xml, or filelists.xml when extend is true.

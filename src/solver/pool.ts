@@ -63,6 +63,8 @@ export class Pool {
   readonly arch: string;
   #n: NativePool | undefined;
   readonly #repos = new Map<string, number>();
+  readonly #repoRank = new Map<string, { priority: number; cost: number }>();
+  #ranked = true;
   readonly #installonly: string[];
   readonly #excluded = new Set<number>();
   #rows: PkgRow[] | undefined;
@@ -112,7 +114,23 @@ export class Pool {
     // libsolv: higher priority wins; dnf: lower wins. Likewise subpriority vs. cost.
     const r = this.#pool.addRepo(id, -(priority ?? 99), -(cost ?? 1000));
     this.#repos.set(id, r);
+    this.#repoRank.set(id, { priority: priority ?? 99, cost: cost ?? 1000 });
+    this.#ranked = false;
     return r;
+  }
+
+  /**
+   * Among repos of equal priority and cost libsolv prefers the one added first. Make that order
+   * independent of the order of adding: the sub-priority sorts by cost, then by repo id.
+   */
+  #rank(): void {
+    if (this.#ranked) return;
+    const names = [...this.#repos.keys()].sort();
+    names.forEach((name, i) => {
+      const { priority, cost } = this.#repoRank.get(name) ?? { priority: 99, cost: 1000 };
+      this.#pool.setRepoPriority(this.#repo(name), -priority, -cost * 65536 + (names.length - i));
+    });
+    this.#ranked = true;
   }
 
   #repo(id: string): number {
@@ -277,8 +295,11 @@ export class Pool {
   /** Packages that provide `dep` (rpm syntax, rich deps allowed), sorted. */
   whatProvides(dep: string): SolvedPackage[] {
     let ids: number[];
+    this.#rank();
     try {
       ids = this.#pool.whatProvides(dep);
+      // libsolv indexes only files some package requires; search the file lists for the others
+      if (dep.startsWith('/')) ids = [...new Set([...ids, ...this.#pool.select(dep, ['filelist'])])];
     } catch (err) {
       throw new FormatError(`dependency '${dep}': ${message(err)}`, { dep }, { cause: err });
     }
@@ -293,6 +314,7 @@ export class Pool {
   /** Solve `jobs` against the pool. Unsatisfiable requests give `ok: false` with explained problems. */
   solve(jobs: Job[], flags: SolveFlags = {}): SolveResult {
     const pool = this.#pool;
+    this.#rank();
     const nativeJobs: NativeJob[] = [];
     const jobText: string[] = [];
     const early: Problem[] = [];
