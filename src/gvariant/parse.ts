@@ -147,6 +147,7 @@ function readTuple(t: TypeInfo, buf: Buffer, start: number, end: number, depth: 
   }
   let nFramed = 0;
   for (let i = 0; i < ms.length - 1; i++) if (ms[i].fixed === 0) nFramed++;
+  if (size === 0 && nFramed > 0) throw new Malformed(t, start, 'empty data for a tuple that needs framing offsets');
   const w = t.fixed !== 0 ? 0 : offsetWidthOf(size);
   const offsetsStart = size - nFramed * w;
   if (offsetsStart < 0) throw new Malformed(t, start, 'tuple too small for its framing offsets');

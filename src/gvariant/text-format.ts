@@ -96,26 +96,55 @@ function byteString(b: Uint8Array): string | null {
   return hasApos ? `b"${body}"` : `b'${body}'`;
 }
 
-/** C's `%.17g` followed by GLib's ".0" fix-up for doubles that would read back as integers. */
+/** Exact decimal digits of a finite non-zero |d| and the position of the decimal point within them. */
+function exactDigits(d: number): { digits: string; point: number } {
+  const bits = new BigUint64Array(new Float64Array([Math.abs(d)]).buffer)[0];
+  const biased = Number(bits >> 52n);
+  const frac = bits & 0xfffffffffffffn;
+  const m = biased === 0 ? frac : frac | 0x10000000000000n;
+  const e = (biased === 0 ? 1 : biased) - 1075;
+  if (e >= 0) {
+    const digits = (m << BigInt(e)).toString();
+    return { digits, point: digits.length };
+  }
+  const digits = (m * 5n ** BigInt(-e)).toString();
+  return { digits, point: digits.length + e };
+}
+
+/** C's `%.17g` (exact, round-half-even like glibc) followed by GLib's ".0" fix-up for integral values. */
 export function formatDouble(d: number): string {
   let s: string;
   if (Number.isNaN(d)) {
-    const f = new Float64Array([d]);
-    s = new Uint8Array(f.buffer)[7] & 0x80 ? '-nan' : 'nan';
+    s = new Uint8Array(new Float64Array([d]).buffer)[7] & 0x80 ? '-nan' : 'nan';
   } else if (!Number.isFinite(d)) s = d > 0 ? 'inf' : '-inf';
   else if (d === 0) s = Object.is(d, -0) ? '-0' : '0';
   else {
-    const e = d.toExponential(16);
-    const at = e.indexOf('e');
-    const exp = Number(e.slice(at + 1));
-    if (exp < -4 || exp >= 17) {
-      let mant = e.slice(0, at);
-      if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
-      s = `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-    } else {
-      s = d.toFixed(16 - exp);
-      if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+    const { digits, point } = exactDigits(d);
+    let kept = digits.slice(0, 17).padEnd(17, '0');
+    let pt = point;
+    const rest = digits.slice(17);
+    if (rest.length > 0) {
+      const first = rest.charCodeAt(0) - 48;
+      const tail = /[1-9]/.test(rest.slice(1));
+      const odd = (kept.charCodeAt(16) - 48) % 2 === 1;
+      if (first > 5 || (first === 5 && (tail || odd))) {
+        const up = (BigInt(kept) + 1n).toString();
+        if (up.length > 17) {
+          kept = up.slice(0, 17);
+          pt++;
+        } else kept = up;
+      }
     }
+    const exp = pt - 1;
+    if (exp < -4 || exp >= 17) {
+      const mant = (kept[0] + '.' + kept.slice(1)).replace(/0+$/, '').replace(/\.$/, '');
+      s = `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+    } else if (pt <= 0) {
+      s = ('0.' + '0'.repeat(-pt) + kept).replace(/0+$/, '');
+    } else {
+      s = (kept.slice(0, pt) + '.' + kept.slice(pt)).replace(/0+$/, '').replace(/\.$/, '');
+    }
+    if (d < 0) s = '-' + s;
   }
   if (!/[.enN]/.test(s)) s += '.0';
   return s;
