@@ -72,11 +72,14 @@ export async function checkout(repo: OstreeRepo, rev: string, dest: string, opti
 
   // Directories: create top-down writable; apply final metadata bottom-up at the end.
   const dirs = entries.filter((e): e is Extract<TreeEntry, { kind: 'dir' }> => e.kind === 'dir');
+  // With --union, directories that already exist keep their metadata (as ostree does).
+  const preexisting = new Set<string>();
   for (const d of dirs) {
     const p = d.path ? join(root, d.path) : root;
     try {
       await mkdir(p, { mode: 0o700 });
     } catch (err) {
+      preexisting.add(p);
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') withContext(`checkout: creating ${p}`, err);
       const st = await lstat(p);
@@ -84,6 +87,7 @@ export async function checkout(repo: OstreeRepo, rev: string, dest: string, opti
         if (!options.union) throw new FedostreeError('EEXIST', `checkout: ${p} exists and is not a directory`);
         await rm(p, { force: true });
         await mkdir(p, { mode: 0o700 });
+        preexisting.delete(p);
       } else if (!options.union && p !== root) throw new FedostreeError('EEXIST', `checkout: ${p} already exists`);
     }
   }
@@ -131,9 +135,10 @@ export async function checkout(repo: OstreeRepo, rev: string, dest: string, opti
   const dirXattrs: Array<{ path: string; xattrs: Xattr[] }> = [];
   for (const d of dirs.reverse()) {
     const p = d.path ? join(root, d.path) : root;
+    if (preexisting.has(p)) continue;
     const m = metas.get(d.meta) as DirMeta;
     if (!userMode) await chown(p, m.uid, m.gid);
-    await chmod(p, userMode ? (m.mode & 0o777) | 0o700 : m.mode & 0o7777);
+    await chmod(p, userMode ? m.mode & 0o1777 : m.mode & 0o7777);
     if (wantXattrs && m.xattrs.length) dirXattrs.push({ path: p, xattrs: m.xattrs });
   }
   await setXattrs(dirXattrs);

@@ -162,8 +162,10 @@ export async function commitTree(repo: OstreeRepo, tree: MutableTree, options: C
     throw new FedostreeError('ENOTFOUND', `commit: parent commit ${parent} is not in the repository`);
   }
   const metadata: MetaEntry[] = [...(options.metadata ?? [])];
-  if (!options.noBindings && options.branch && !options.orphan) {
-    if (!metadata.some((m) => m.key === 'ostree.ref-binding')) metadata.push(metaStrv('ostree.ref-binding', [options.branch]));
+  if (!options.noBindings) {
+    // Like `ostree commit`: an orphan commit gets an empty binding list.
+    const refs = options.branch && !options.orphan ? [options.branch] : [];
+    if (!metadata.some((m) => m.key === 'ostree.ref-binding')) metadata.push(metaStrv('ostree.ref-binding', refs));
     const coll = repo.config.get('core', 'collection-id');
     if (coll && !metadata.some((m) => m.key === 'ostree.collection-binding')) metadata.push(metaString('ostree.collection-binding', coll));
   }
