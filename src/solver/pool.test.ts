@@ -130,6 +130,19 @@ void test('installonly packages are installed beside the running version', () =>
   } finally {
     pool.free();
   }
+  const limited = Pool.create({ arch: 'x86_64', installonly: ['kernel'], installonlyLimit: 2 });
+  try {
+    limited.addPackages('@System', [pkg('kernel', '6.1', 'x86_64'), pkg('kernel', '6.0', 'x86_64')]);
+    limited.setInstalled('@System');
+    limited.addPackages('updates', [pkg('kernel', '6.2', 'x86_64')]);
+    const res = limited.solve([{ op: 'update-all' }]);
+    assert.ok(res.ok);
+    assert.deepEqual(res.transaction.install.map((p) => p.nevra), ['kernel-6.2-1.x86_64']);
+    assert.deepEqual(res.transaction.erase.map((p) => p.nevra), ['kernel-6.0-1.x86_64'], 'the oldest goes beyond the limit');
+  } finally {
+    limited.free();
+  }
+  assert.throws(() => Pool.create({ arch: 'x86_64', installonlyLimit: -1 }), UsageError);
 });
 
 void test('.solv cache round-trips a repo (same packages, same solution)', async () => {

@@ -66,6 +66,7 @@ export class Pool {
   readonly #repoRank = new Map<string, { priority: number; cost: number }>();
   #ranked = true;
   readonly #installonly: string[];
+  readonly #installonlyLimit: number;
   readonly #excluded = new Set<number>();
   #rows: PkgRow[] | undefined;
   #byId: Map<number, PkgRow> | undefined;
@@ -73,15 +74,17 @@ export class Pool {
   readonly #solved = new Map<number, SolvedPackage>();
   #installed: string | undefined;
 
-  private constructor(n: NativePool, arch: string, installonly: string[]) {
+  private constructor(n: NativePool, arch: string, installonly: string[], installonlyLimit: number) {
     this.#n = n;
     this.arch = arch;
     this.#installonly = installonly;
+    this.#installonlyLimit = installonlyLimit;
   }
 
   /**
    * A pool for `arch` (e.g. "x86_64"; "unset" for no arch policy). `installonly` names may have
-   * several versions installed side by side (kernel). `poolFlags` override dnf's pool defaults.
+   * several versions installed side by side (kernel); with `installonlyLimit` (> 0) the oldest installed
+   * versions beyond the limit are erased, like dnf's installonly_limit. `poolFlags` override dnf's pool defaults.
    */
   static create(opts: { arch: string; installonly?: string[]; installonlyLimit?: number; poolFlags?: Record<string, boolean> }): Pool {
     if (!/^[A-Za-z0-9_]+$/.test(opts.arch)) throw new UsageError(`invalid architecture '${opts.arch}'`);
@@ -93,7 +96,11 @@ export class Pool {
       if (err instanceof FedostreeError) throw err;
       throw new SolverError(`creating a package pool for ${opts.arch}: ${message(err)}`, { arch: opts.arch }, { cause: err });
     }
-    return new Pool(n, opts.arch, opts.installonly ?? []);
+    if (opts.installonlyLimit !== undefined && (!Number.isInteger(opts.installonlyLimit) || opts.installonlyLimit < 0)) {
+      n.free();
+      throw new UsageError(`installonly limit must be a non-negative integer, got ${opts.installonlyLimit}`);
+    }
+    return new Pool(n, opts.arch, opts.installonly ?? [], opts.installonlyLimit ?? 0);
   }
 
   get #pool(): NativePool {
@@ -280,7 +287,11 @@ export class Pool {
   #idOf(key: string): number {
     if (!this.#byKey) {
       this.#byKey = new Map();
-      for (const r of this.#packageRows()) this.#byKey.set(`${r.name}-${r.evr}${r.arch ? `.${r.arch}` : ''}@${r.repo}`, r.id);
+      for (const r of this.#packageRows()) {
+        this.#byKey.set(`${r.name}-${r.evr}${r.arch ? `.${r.arch}` : ''}@${r.repo}`, r.id);
+        const { epoch, version, release } = splitEvr(r.evr);
+        this.#byKey.set(`${r.name}-${joinEvr(epoch, version, release)}${r.arch ? `.${r.arch}` : ''}@${r.repo}`, r.id);
+      }
     }
     const id = this.#byKey.get(key);
     if (id === undefined) throw new NotFoundError(`no package ${key} in the pool`, { pkg: key });
@@ -313,6 +324,26 @@ export class Pool {
 
   /** Solve `jobs` against the pool. Unsatisfiable requests give `ok: false` with explained problems. */
   solve(jobs: Job[], flags: SolveFlags = {}): SolveResult {
+    const res = this.#solveOnce(jobs, flags);
+    if (!res.ok || this.#installonlyLimit <= 0 || this.#installed === undefined) return res;
+    // installonly limit: erase the oldest installed versions beyond the limit and solve again
+    const extra: Job[] = [];
+    for (const name of this.#installonly) {
+      const erased = new Set(res.transaction.erase.map((p) => p.nevra));
+      const kept = this.#packageRows().filter((r) => r.repo === this.#installed && r.name === name)
+        .filter((r) => !erased.has(this.#pkg(r.id).nevra))
+        .sort((a, b) => this.evrcmp(a.evr, b.evr) || a.arch.localeCompare(b.arch));
+      const fresh = res.transaction.install.filter((p) => p.name === name);
+      const total = kept.length + fresh.length;
+      if (total > this.#installonlyLimit) for (const p of fresh) extra.push({ op: 'install', select: { pkg: `${p.nevra}@${p.repo}` } });
+      for (const r of kept.slice(0, Math.max(0, total - this.#installonlyLimit))) {
+        extra.push({ op: 'erase', select: { pkg: `${r.name}-${r.evr}${r.arch ? `.${r.arch}` : ''}@${r.repo}` } });
+      }
+    }
+    return extra.length ? this.#solveOnce([...jobs, ...extra], flags) : res;
+  }
+
+  #solveOnce(jobs: Job[], flags: SolveFlags): SolveResult {
     const pool = this.#pool;
     this.#rank();
     const nativeJobs: NativeJob[] = [];
