@@ -349,7 +349,7 @@ function coalesce(left: string, right: string): string | null {
       } else if (a === 'M' && b === 'm') {
         out += b;
         pos[other]++;
-      } else if (a === 'M') {
+      } else if (a === 'M' && b !== '*') {
         pos[one]++;
       } else if (a === 'N' && 'ynqiuxthd'.includes(b)) {
         out += b;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FormatError } from '../../src/util/errors.ts';
-import { formatText, parse, parseText, serialize, type GVariantValue } from '../../src/gvariant/index.ts';
+import { Variant, formatText, parse, parseText, serialize, type GVariantValue } from '../../src/gvariant/index.ts';
 import { Rng, randomType, randomValue } from './_random.ts';
 import { mutate } from './_mutate.ts';
 
@@ -20,6 +20,8 @@ interface OracleResult {
   error?: string;
   normal?: boolean;
   bytes_print?: string;
+  inferred?: string;
+  infer_error?: string;
 }
 
 /** Equality with a short message: the first differing position and some context, not two huge strings. */
@@ -41,7 +43,7 @@ function glibEmptyTupleQuirk(ourError: string | undefined, glibNormal: boolean |
   return glibNormal === true && (ourError ?? '').includes('empty data for a tuple that needs framing offsets');
 }
 
-function glib(cases: Array<{ type: string; text?: string; hex?: string }>): OracleResult[] {
+function glib(cases: Array<{ type: string; text?: string; hex?: string; infer?: string }>): OracleResult[] {
   const out = execFileSync('/usr/bin/python3', [ORACLE], { input: JSON.stringify(cases), maxBuffer: 1 << 28, encoding: 'utf8' });
   return JSON.parse(out) as OracleResult[];
 }
@@ -55,7 +57,7 @@ void test('2000 random values: our bytes and text equal GLib; GLib text and byte
     const hex = serialize(type, value).toString('hex');
     cases.push({ type, value, hex, text: formatText(type, value, true) });
   }
-  const results = glib(cases.map(({ type, text, hex }) => ({ type, text, hex })));
+  const results = glib(cases.map(({ type, text, hex }) => ({ type, text, hex, infer: text })));
   let big = 0;
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i];
@@ -68,6 +70,7 @@ void test('2000 random values: our bytes and text equal GLib; GLib text and byte
     same(g.print, c.text, `${label}: GLib prints differently`);
     assert.deepEqual(parse(c.type, Buffer.from(g.hex!, 'hex')), parse(c.type, serialize(c.type, c.value)), label);
     same(serialize(c.type, parseText(c.type, g.print!)).toString('hex'), c.hex, `${label}: reading GLib's text`);
+    assert.equal((parseText(null, c.text) as Variant).type, g.inferred, `${label}: inferred type`);
     if (c.hex.length > 512) big++;
   }
   assert.ok(big > 20, `only ${big} containers over 256 bytes`);
@@ -106,4 +109,28 @@ void test('3000 mutated encodings: parse accepts exactly what GLib calls normal 
   }
   assert.deepEqual(disagreements, []);
   assert.ok(accepted > 100, `only ${accepted} mutated cases were valid; the test is too weak`);
+});
+
+void test('type inference of unannotated text agrees with GLib (type or error) on 3000 random texts', () => {
+  const r = new Rng(0x1f3);
+  const texts: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const type = randomType(r, 3);
+    texts.push(formatText(type, randomValue(r, type), r.int(4) === 0));
+  }
+  texts.push('[1, 2.5]', '[1, int64 2]', "[@ms 'a', 'b', nothing]", '{1: "a", 2: 3}', '[(1, "a"), (2, nothing)]', '[[], [1]]', '[{}, {1: 2}]', '<[]>', '[just 1, just nothing]');
+  const results = glib(texts.map((t) => ({ type: 's', infer: t })));
+  const diffs: string[] = [];
+  texts.forEach((text, i) => {
+    let ours: string;
+    try {
+      ours = (parseText(null, text) as Variant).type;
+    } catch (err) {
+      assert.ok(err instanceof FormatError, String(err));
+      ours = 'error';
+    }
+    const theirs = results[i].inferred ?? 'error';
+    if (ours !== theirs) diffs.push(`${text.slice(0, 120)}: ours ${ours}, glib ${theirs} ${results[i].infer_error ?? ''}`);
+  });
+  assert.deepEqual(diffs, []);
 });
