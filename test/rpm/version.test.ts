@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { comparePackageEVR, parseEVR, rpmvercmp } from '../../src/rpm/version.ts';
+import { comparePackageEVR, parseEVR, rangesOverlap, rpmvercmp, type Range } from '../../src/rpm/version.ts';
+import { DepFlag } from '../../src/rpm/tags.ts';
 
 const run = promisify(execFile);
 
@@ -118,4 +119,38 @@ void test('rpmvercmp agrees with the real rpm on edge cases and random versions'
   const mismatches = pairs.map(([a, b], i) => ({ a, b, rpm: real[i], ours: rpmvercmp(a, b) })).filter((m) => m.rpm !== m.ours);
   assert.deepEqual(mismatches, []);
   assert.ok(pairs.length >= 500);
+});
+
+/** Ask the real rpm (its Python binding, rpm.ds().Compare = rpmdsCompare) whether each pair of ranges overlaps. */
+async function realOverlap(pairs: Array<[Range, Range]>): Promise<boolean[]> {
+  const py = [
+    'import json, sys, rpm',
+    'out = []',
+    'for a, b in json.load(sys.stdin):',
+    "    x = rpm.ds(('cap', a[0], a[1]), rpm.RPMTAG_PROVIDENAME)",
+    "    y = rpm.ds(('cap', b[0], b[1]), rpm.RPMTAG_REQUIRENAME)",
+    '    out.append(1 if x.Compare(y) else 0)',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const child = execFile('/usr/bin/python3', ['-c', py], { maxBuffer: 1 << 24 });
+  child.stdin?.end(JSON.stringify(pairs.map(([a, b]) => [[a.flags, a.evr ?? ''], [b.flags, b.evr ?? '']])));
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, 'python3 rpm binding failed');
+  return (JSON.parse(stdout) as number[]).map((n) => n === 1);
+}
+
+void test('rangesOverlap agrees with the real rpm’s rpmdsCompare', async () => {
+  const { LESS, GREATER, EQUAL } = DepFlag;
+  const senses = [0, EQUAL, LESS, GREATER, LESS | EQUAL, GREATER | EQUAL];
+  const evrs = ['1.0', '1.0-1', '1.0-2', '2.0', '0:1.0', '1:0.5', '1:1.0-1', '1.0~rc1', '1.0^git1-1', '', '0.9-10', '1.0-1.fc40'];
+  const pairs: Array<[Range, Range]> = [];
+  for (const fa of senses) for (const fb of senses) for (const ea of evrs) for (const eb of evrs) pairs.push([{ flags: fa, evr: ea }, { flags: fb, evr: eb }]);
+  const real = await realOverlap(pairs);
+  const mismatches = pairs
+    .map(([a, b], i) => ({ a, b, rpm: real[i], ours: rangesOverlap(a, b) }))
+    .filter((m) => m.rpm !== m.ours);
+  assert.deepEqual(mismatches, []);
+  assert.ok(pairs.length > 5000);
 });
