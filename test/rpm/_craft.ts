@@ -52,7 +52,7 @@ export function cpioMember(m: CpioMember): Buffer {
   return Buffer.concat([hn, pad(hn.length), m.data, pad(m.data.length)]);
 }
 
-export function cpioArchive(members: CpioMember[], trailing = Buffer.alloc(0)): Buffer {
+export function cpioArchive(members: CpioMember[], trailing: Uint8Array = Buffer.alloc(0)): Buffer {
   return Buffer.concat([...members.map(cpioMember), cpioMember({ name: 'TRAILER!!!', mode: 0, data: Buffer.alloc(0), ino: 0 }), trailing]);
 }
 

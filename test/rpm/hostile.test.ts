@@ -33,7 +33,7 @@ async function extractBytes(bytes: Buffer, name = 'hostile.rpm'): Promise<{ err:
   }
 }
 
-async function expectRejected(bytes: Buffer, cls: typeof FedostreeError, re: RegExp): Promise<{ sandbox: string; target: string }> {
+async function expectRejected(bytes: Buffer, cls: new (...args: never[]) => FedostreeError, re: RegExp): Promise<{ sandbox: string; target: string }> {
   const r = await extractBytes(bytes);
   assert.ok(r.err instanceof cls, `expected ${cls.name}, got ${r.err instanceof Error ? `${r.err.name}: ${r.err.message}` : String(r.err)}`);
   const msg = (r.err as Error).message;
