@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FedostreeError, FormatError, NotFoundError, withContext } from '../util/errors.ts';
 import { fsyncDir, tempPathFor } from '../util/atomic.ts';
 import { RpmHeader } from './header.ts';
@@ -162,25 +163,31 @@ export async function readRpmdb(dbDir: string): Promise<InstalledPackage[]> {
   const file = join(dbDir, RPMDB_FILE);
   const st = await stat(file).catch(() => undefined);
   if (!st?.isFile()) throw new NotFoundError(`no rpmdb at ${file}`, { path: file });
-  let db: DatabaseSync;
+  let rows: Array<Record<string, unknown>>;
   try {
-    db = new DatabaseSync(file, { readOnly: true });
-  } catch (err) {
-    throw new FormatError(`rpmdb ${file}: cannot open: ${(err as Error).message}`, { path: file });
-  }
-  try {
-    let rows: Array<Record<string, unknown>>;
+    rows = selectPackages(file);
+  } catch {
+    // A db in WAL mode on read-only media has no -shm to open; read it as immutable instead.
+    const url = pathToFileURL(file);
+    url.searchParams.set('immutable', '1');
     try {
-      rows = db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum').all();
+      rows = selectPackages(url);
     } catch (err) {
-      throw new FormatError(`rpmdb ${file}: not an rpm sqlite database: ${(err as Error).message}`, { path: file });
+      throw new FormatError(`rpmdb ${file}: not a readable rpm sqlite database: ${(err as Error).message}`, { path: file });
     }
-    return rows.map((r) => {
-      const hnum = Number(r.hnum);
-      if (!(r.blob instanceof Uint8Array)) throw new FormatError(`rpmdb ${file}: package ${hnum}: blob is not binary`, { hnum });
-      const h = RpmHeader.fromBlob(r.blob, `rpmdb ${file}: package ${hnum}`);
-      return toInstalled(hnum, h);
-    });
+  }
+  return rows.map((r) => {
+    const hnum = Number(r.hnum);
+    if (!(r.blob instanceof Uint8Array)) throw new FormatError(`rpmdb ${file}: package ${hnum}: blob is not binary`, { hnum });
+    const h = RpmHeader.fromBlob(r.blob, `rpmdb ${file}: package ${hnum}`);
+    return toInstalled(hnum, h);
+  });
+}
+
+function selectPackages(file: string | URL): Array<Record<string, unknown>> {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum').all();
   } finally {
     db.close();
   }
