@@ -7,6 +7,7 @@ import { dumpLine, modeString, readFiles } from '../rpm/files.ts';
 import { formatFileTriggers, formatScripts, formatTriggers, readFileTriggers, readScriptlets, readTriggers } from '../rpm/scripts.ts';
 import { describePackage, verifyPackage } from '../rpm/inspect.ts';
 import { extract } from '../rpm/extract.ts';
+import { registerRpmDb } from './rpm-db.ts';
 
 const DEP_OPTIONS: DepKind[] = ['requires', 'provides', 'conflicts', 'obsoletes', 'recommends', 'suggests', 'supplements', 'enhances'];
 
@@ -17,6 +18,7 @@ function date(t: number): string {
 /** `fedostree rpm …`: inspect, verify and extract package files. */
 export function register(program: Command): void {
   const rpm = program.command('rpm').description('inspect, verify and extract RPM package files');
+  registerRpmDb(rpm);
 
   const deps = rpm
     .command('deps')
