@@ -484,7 +484,7 @@ function value(node: Ast, t: TypeInfo): GVariantValue {
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const HEX_INT = /^([+-]?)0[xX]([0-9a-fA-F]+)$/;
+const HEX_FLOAT = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/;
 const SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;
 
 function numberValue(node: Ast, tok: string, t: TypeInfo): GVariantValue {
@@ -492,16 +492,22 @@ function numberValue(node: Ast, tok: string, t: TypeInfo): GVariantValue {
     let d: number;
     let m: RegExpExecArray | null;
     if (DECIMAL.test(tok)) d = Number(tok);
-    else if ((m = HEX_INT.exec(tok))) d = (m[1] === '-' ? -1 : 1) * Number(BigInt('0x' + m[2]));
+    else if ((m = HEX_FLOAT.exec(tok)) && /[0-9a-fA-F]/.test(m[2] + m[3])) {
+      // strtod's hexadecimal form: 0x<hex>[.<hex>][p<exp>]
+      const mant = Number(BigInt('0x' + (m[2] + m[3] || '0')));
+      d = (m[1] === '-' ? -1 : 1) * mant * 2 ** (Number(m[4] ?? '0') - 4 * m[3].length);
+    }
     else if ((m = SPECIAL.exec(tok))) d = m[2].toLowerCase() === 'nan' ? NaN : m[1] === '-' ? -Infinity : Infinity;
     else fail(node, 'invalid character in number');
-    if (!Number.isFinite(d) && !SPECIAL.test(tok)) fail(node, 'number too big for any type');
+    // strtod reports ERANGE for overflow and for (inexact) subnormal results; GLib rejects both
+    if ((!Number.isFinite(d) && !SPECIAL.test(tok)) || (d !== 0 && Math.abs(d) < 2.2250738585072014e-308)) fail(node, 'number too big for any type');
     return d;
   }
   let body = tok;
   const negative = body[0] === '-';
   if (negative) body = body.slice(1);
   if (body[0] === '+') body = body.slice(1);
+  else if (negative && body === '') body = '0'; // strtoull("") is 0 with nothing left over: GLib reads "-" as 0
   let digits: string;
   let radix: number;
   if (/^0[xX][0-9a-fA-F]+$/.test(body)) {

@@ -134,3 +134,45 @@ void test('type inference of unannotated text agrees with GLib (type or error) o
   });
   assert.deepEqual(diffs, []);
 });
+
+void test('3000 mutated texts: parseText accepts, rejects and infers exactly like GLib', () => {
+  const r = new Rng(0x7e47);
+  const CH = `[](){}<>@,:'"\\bjnxu0123456789.-+e asyvmi`;
+  const cases: Array<{ type: string; text: string }> = [];
+  while (cases.length < 3000) {
+    const type = randomType(r, 3);
+    let text = formatText(type, randomValue(r, type), r.int(2) === 0);
+    for (let k = 0, n = r.int(3); k < n; k++) {
+      const at = r.int(text.length + 1);
+      const op = r.int(3);
+      const ch = CH[r.int(CH.length)];
+      text = op === 0 ? text.slice(0, at) + ch + text.slice(at) : op === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + ch + text.slice(at + 1);
+    }
+    if (text.isWellFormed()) cases.push({ type, text });
+  }
+  const results = glib(cases.map((c) => ({ type: c.type, text: c.text, infer: c.text })));
+  const diffs: string[] = [];
+  let accepted = 0;
+  cases.forEach((c, i) => {
+    let ours: string;
+    try {
+      ours = serialize(c.type, parseText(c.type, c.text)).toString('hex');
+      accepted++;
+    } catch (err) {
+      assert.ok(err instanceof FormatError, `${c.text}: ${String(err)}`);
+      ours = 'error';
+    }
+    let inferred: string;
+    try {
+      inferred = (parseText(null, c.text) as Variant).type;
+    } catch (err) {
+      assert.ok(err instanceof FormatError, `${c.text}: ${String(err)}`);
+      inferred = 'error';
+    }
+    const g = results[i];
+    if (ours !== (g.hex ?? 'error')) diffs.push(`'${c.type}' ${c.text.slice(0, 120)}: ours ${ours.slice(0, 60)}, glib ${g.hex?.slice(0, 60) ?? g.error}`);
+    if (inferred !== (g.inferred ?? 'error')) diffs.push(`infer ${c.text.slice(0, 120)}: ours ${inferred}, glib ${g.inferred ?? g.infer_error}`);
+  });
+  assert.deepEqual(diffs, []);
+  assert.ok(accepted > 1000, `only ${accepted} texts parsed`);
+});
