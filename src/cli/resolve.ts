@@ -3,10 +3,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { action, printJson } from './_action.ts';
 import { addRepoOptions, repoSetOptions, type RepoCliOptions } from './rpm-md.ts';
-import { loadRepoSet } from '../rpm/rpmmd/reposet.ts';
-import { addReposToPool, INSTALLED_REPO, resolveRequest, transactionJson, transactionLines } from '../rpm/rpmmd/resolve.ts';
-import { readInstalledSet } from '../rpm/rpmmd/installed.ts';
-import { Pool } from '../solver/index.ts';
 import { FedostreeError, NotFoundError } from '../util/errors.ts';
 
 /** The package manager's default install-only packages (several versions side by side). */
@@ -46,6 +42,12 @@ export function register(program: Command): void {
   ).action(
     action(async (specs: string[], o: ResolveOptions) => {
       const t0 = performance.now();
+      // Loaded here, not at startup, so other commands do not pay for them.
+      const [{ loadRepoSet }, { addReposToPool, INSTALLED_REPO, resolveRequest, transactionJson, transactionLines }, { Pool }] = await Promise.all([
+        import('../rpm/rpmmd/reposet.ts'),
+        import('../rpm/rpmmd/resolve.ts'),
+        import('../solver/index.ts'),
+      ]);
       const set = await loadRepoSet(repoSetOptions(o));
       const tMeta = performance.now();
       const pool = Pool.create({ arch: set.arch, installonly: INSTALLONLY, installonlyLimit: Number(o.installonlyLimit) || 3 });
@@ -54,6 +56,7 @@ export function register(program: Command): void {
         if (o.installed) {
           const dbDir = ['usr/share/rpm', 'var/lib/rpm'].map((d) => join(o.installed!, d)).find((d) => existsSync(d));
           if (!dbDir) throw new NotFoundError(`--installed ${o.installed}: no rpmdb under usr/share/rpm or var/lib/rpm`);
+          const { readInstalledSet } = await import('../rpm/rpmmd/installed.ts');
           const pkgs = await readInstalledSet(dbDir);
           pool.addPackages(INSTALLED_REPO, pkgs);
           pool.setInstalled(INSTALLED_REPO);

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { action, collect, printJson } from './_action.ts';
-import { comparePackageEVR } from '../rpm/version.ts';
-import { downloadPackages, type DownloadItem } from '../rpm/rpmmd/download.ts';
-import { findGroup } from '../rpm/rpmmd/comps.ts';
-import { primaryPackageCount, scanPrimary, type PrimaryPackage } from '../rpm/rpmmd/primary.ts';
-import { loadRepoSet, type RepoSetOptions } from '../rpm/rpmmd/reposet.ts';
 import { NotFoundError } from '../util/errors.ts';
+import type { DownloadItem } from '../rpm/rpmmd/download.ts';
+import type { PrimaryPackage } from '../rpm/rpmmd/primary.ts';
+import type { RepoSet, RepoSetOptions } from '../rpm/rpmmd/reposet.ts';
 import type { LoadedRepo } from '../rpm/rpmmd/repo.ts';
+
+/** Load the enabled repositories (modules imported on use, so startup stays light). */
+async function loadRepoSet(opts: RepoSetOptions): Promise<RepoSet> {
+  return (await import('../rpm/rpmmd/reposet.ts')).loadRepoSet(opts);
+}
 
 /** Options shared by every command that reads rpm-md repositories. */
 export interface RepoCliOptions {
@@ -41,6 +44,7 @@ function globRe(glob: string): RegExp {
 }
 
 async function allPackages(repos: LoadedRepo[]): Promise<Array<PrimaryPackage & { repo: LoadedRepo }>> {
+  const { scanPrimary } = await import('../rpm/rpmmd/primary.ts');
   const out: Array<PrimaryPackage & { repo: LoadedRepo }> = [];
   for (const r of repos) for await (const p of scanPrimary(r.primary, `repo ${r.config.id}: ${r.primary}`)) out.push({ ...p, repo: r });
   return out;
@@ -52,6 +56,8 @@ export function register(program: Command): void {
   addRepoOptions(group.command('info').description('repository id, URL, revision and package count')).action(
     action(async (o: RepoCliOptions) => {
       const set = await loadRepoSet(repoSetOptions(o, { filelists: false }));
+      const { primaryPackageCount } = await import('../rpm/rpmmd/primary.ts');
+      const { readComps } = await import('../rpm/rpmmd/repo.ts');
       const rows = [];
       for (const r of set.repos) {
         rows.push({
@@ -60,7 +66,7 @@ export function register(program: Command): void {
           url: r.baseurl,
           revision: r.repomd.revision,
           packages: await primaryPackageCount(r.primary, `repo ${r.config.id}: primary`),
-          groups: (await import('../rpm/rpmmd/repo.ts').then((m) => m.readComps(r))).groups.length,
+          groups: (await readComps(r)).groups.length,
           repomdSha256: r.repomdSha256,
           metadata: [...r.repomd.records.keys()].sort(),
         });
@@ -75,6 +81,7 @@ export function register(program: Command): void {
   addRepoOptions(group.command('groups').description('comps groups: ids, names and package lists').argument('[group...]', 'show only these groups (id or name)')).action(
     action(async (names: string[], o: RepoCliOptions) => {
       const set = await loadRepoSet(repoSetOptions(o, { filelists: false }));
+      const { findGroup } = await import('../rpm/rpmmd/comps.ts');
       let groups = set.comps.groups;
       if (names.length) {
         groups = names.map((n) => {
@@ -116,6 +123,8 @@ export function register(program: Command): void {
     action(async (specs: string[], o: RepoCliOptions & { destdir: string; parallel: string }) => {
       const set = await loadRepoSet(repoSetOptions(o, { filelists: false }));
       const pkgs = await allPackages(set.repos);
+      const { comparePackageEVR } = await import('../rpm/version.ts');
+      const { downloadPackages } = await import('../rpm/rpmmd/download.ts');
       const chosen: Array<PrimaryPackage & { repo: LoadedRepo }> = [];
       for (const spec of specs) {
         const re = globRe(spec);

@@ -4,7 +4,7 @@ import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { FedostreeError, IntegrityError, NotFoundError } from '../../util/errors.ts';
 import { fsyncDir, tempPathFor } from '../../util/atomic.ts';
 import type { Checksum } from './repomd.ts';
@@ -53,9 +53,13 @@ export class Fetcher {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
-  private pool(origin: string): Pool {
+  private async pool(origin: string): Promise<Pool> {
     let p = this.pools.get(origin);
     if (!p) {
+      // Loaded on first HTTP use: local (file://) repositories do not pay for the HTTP client.
+      const { Pool } = await import('undici');
+      p = this.pools.get(origin);
+      if (p) return p;
       p = new Pool(origin, { connections: this.connections, keepAliveTimeout: 10_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
       this.pools.set(origin, p);
     }
@@ -99,7 +103,7 @@ export class Fetcher {
       if (offset > 0) headers.range = `bytes=${offset}-`;
       let res;
       try {
-        res = await this.pool(u.origin).request({ path: u.pathname + u.search, method: 'GET', headers });
+        res = await (await this.pool(u.origin)).request({ path: u.pathname + u.search, method: 'GET', headers });
       } catch (err) {
         throw new FetchError(`${what}: fetching ${u.href}: ${(err as Error).message}`, { url: u.href });
       }
