@@ -241,3 +241,10 @@ void test('text format: errors are FormatErrors with the character offset', () =
   for (const [t, text, re] of bad)
     assert.throws(() => parseText(t, text), (err: unknown) => err instanceof FormatError && re.test(err.message) && /at \d+/.test(err.message), `${t} ${text}`);
 });
+
+void test('serialize and formatText refuse values nested deeper than parse accepts', () => {
+  let v: Variant = new Variant('y', 1);
+  for (let i = 0; i < 100_000; i++) v = new Variant('v', v);
+  assert.throws(() => serialize('v', v), (err: unknown) => err instanceof FormatError && /nesting at most 128/.test(err.message));
+  assert.throws(() => formatText('v', v), (err: unknown) => err instanceof FormatError && /nested deeper/.test(err.message));
+});

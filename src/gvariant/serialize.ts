@@ -4,7 +4,7 @@
  */
 import { FormatError } from '../util/errors.ts';
 import { alignUp, offsetWidthFor, writeOffset } from './_framing.ts';
-import { isValidObjectPath, isValidSignature, typeInfo, type TypeInfo } from './type.ts';
+import { MAX_DEPTH, isValidObjectPath, isValidSignature, typeInfo, type TypeInfo } from './type.ts';
 import { Variant, type GVariantValue } from './variant.ts';
 
 /** A value that does not fit its type; `path` is filled in on the way out. */
@@ -36,7 +36,7 @@ function variantChild(t: TypeInfo, v: GVariantValue): TypeInfo {
   return typeInfo(v.type);
 }
 
-function sizeOf(t: TypeInfo, v: GVariantValue): number {
+function sizeOf(t: TypeInfo, v: GVariantValue, depth: number): number {
   if (t.fixed !== 0) return t.fixed;
   switch (t.kind) {
     case 's':
@@ -46,8 +46,9 @@ function sizeOf(t: TypeInfo, v: GVariantValue): number {
       return Buffer.byteLength(v, 'utf8') + 1;
     case 'v': {
       const ct = variantChild(t, v);
+      if (depth + ct.depth > MAX_DEPTH) bad(t, v, `nesting at most ${MAX_DEPTH} deep`);
       try {
-        return sizeOf(ct, (v as Variant).value) + 1 + ct.str.length;
+        return sizeOf(ct, (v as Variant).value, depth + 1) + 1 + ct.str.length;
       } catch (err) {
         return annotate(err, '<>');
       }
@@ -56,7 +57,7 @@ function sizeOf(t: TypeInfo, v: GVariantValue): number {
       if (v === null) return 0;
       const e = t.elem!;
       try {
-        return sizeOf(e, v) + (e.fixed === 0 ? 1 : 0);
+        return sizeOf(e, v, depth + 1) + (e.fixed === 0 ? 1 : 0);
       } catch (err) {
         return annotate(err, 'just');
       }
@@ -72,7 +73,7 @@ function sizeOf(t: TypeInfo, v: GVariantValue): number {
       let p = 0;
       let i = 0;
       try {
-        for (; i < v.length; i++) p = alignUp(p, e.align) + sizeOf(e, v[i]);
+        for (; i < v.length; i++) p = alignUp(p, e.align) + sizeOf(e, v[i], depth + 1);
       } catch (err) {
         annotate(err, i);
       }
@@ -88,7 +89,7 @@ function sizeOf(t: TypeInfo, v: GVariantValue): number {
       try {
         for (; i < ms.length; i++) {
           const m = ms[i];
-          p = alignUp(p, m.align) + (m.fixed !== 0 ? m.fixed : sizeOf(m, v[i]));
+          p = alignUp(p, m.align) + (m.fixed !== 0 ? m.fixed : sizeOf(m, v[i], depth + 1));
           if (m.fixed === 0 && i < ms.length - 1) framed++;
         }
       } catch (err) {
@@ -271,7 +272,7 @@ function writeTuple(t: TypeInfo, v: GVariantValue, buf: Buffer, start: number): 
 export function serialize(type: string, value: GVariantValue): Buffer {
   const t = typeInfo(type);
   try {
-    const size = sizeOf(t, value);
+    const size = sizeOf(t, value, 0);
     const buf = Buffer.alloc(size);
     const end = write(t, value, buf, 0);
     if (end !== size) throw new Error(`gvariant serialiser size mismatch for '${type}': computed ${size}, wrote ${end}`);

@@ -3,7 +3,7 @@
  * (so `formatText(type, v, true)` round-trips through `parseText(type, …)`).
  */
 import { FormatError } from '../util/errors.ts';
-import { typeInfo, type TypeInfo } from './type.ts';
+import { MAX_DEPTH, typeInfo, type TypeInfo } from './type.ts';
 import { Variant, type GVariantValue } from './variant.ts';
 
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}\p{Cs}]/u;
@@ -155,6 +155,9 @@ function num(t: TypeInfo, v: GVariantValue, annotate: boolean, keyword: string):
   return annotate && keyword ? `${keyword} ${v}` : String(v);
 }
 
+/** Variants currently open in `print` (the only way a value can nest deeper than its type). */
+let variantDepth = 0;
+
 function print(t: TypeInfo, v: GVariantValue, annotate: boolean): string {
   switch (t.kind) {
     case 'b':
@@ -187,9 +190,16 @@ function print(t: TypeInfo, v: GVariantValue, annotate: boolean): string {
       const prefix = annotate && t.kind === 'o' ? 'objectpath ' : annotate && t.kind === 'g' ? 'signature ' : '';
       return prefix + quoteString(v);
     }
-    case 'v':
+    case 'v': {
       if (!(v instanceof Variant)) mismatch(t, v);
-      return `<${print(typeInfo(v.type), v.value, true)}>`;
+      if (++variantDepth > MAX_DEPTH) {
+        variantDepth = 0;
+        throw new FormatError(`cannot print value: variants nested deeper than ${MAX_DEPTH}`, { type: t.str });
+      }
+      const inner = print(typeInfo(v.type), v.value, true);
+      variantDepth--;
+      return `<${inner}>`;
+    }
     case 'm': {
       const prefix = annotate ? `@${t.str} ` : '';
       if (v === null) return prefix + 'nothing';
@@ -255,5 +265,6 @@ function printArray(t: TypeInfo, v: GVariantValue, annotate: boolean): string {
  * @example formatText('a{sv}', [['n', new Variant('t', 7n)]], true) // "{'n': <uint64 7>}"
  */
 export function formatText(type: string, value: GVariantValue, typeAnnotate = false): string {
+  variantDepth = 0;
   return print(typeInfo(type), value, typeAnnotate);
 }
