@@ -165,4 +165,26 @@ void describe('rpm-md over HTTP', { concurrency: 2 }, () => {
     const r4 = await cli(['rpm-md', 'download', 'bash', '-d', dest, ...args]);
     assert.equal(r4.code, 0, r4.stderr);
   });
+
+  void it('mirrorlist and metalink: a dead mirror is skipped, a stale repomd.xml is refused', async () => {
+    const repomd = await readFile(join(fx.base, 'repodata/repomd.xml'));
+    const { createHash } = await import('node:crypto');
+    const sha = createHash('sha256').update(repomd).digest('hex');
+    await writeFile(join(root, 'mirrors.txt'), `# mirrors\n${origin}/dead/\n${origin}/base/\n`);
+    const metalink = (hash: string): string =>
+      `<?xml version="1.0"?><metalink version="3.0" xmlns="http://www.metalinker.org/"><files><file name="repomd.xml"><verification><hash type="sha256">${hash}</hash></verification>` +
+      `<resources><url preference="90">${origin}/base/repodata/repomd.xml</url><url preference="100">${origin}/dead/repodata/repomd.xml</url></resources></file></files></metalink>`;
+    await writeFile(join(root, 'good.metalink'), metalink(sha));
+    await writeFile(join(root, 'stale.metalink'), metalink('0'.repeat(64)));
+    const repoFile = join(fx.dir, 'mirrors.repo');
+    await writeFile(repoFile, `[ml]\nmirrorlist=${origin}/mirrors.txt\n[mk]\nmetalink=${origin}/good.metalink\n[stale]\nmetalink=${origin}/stale.metalink\nenabled=0\n`);
+    const r = await cli(['rpm-md', 'info', '--json', '--repo-file', repoFile, '--cachedir', join(fx.dir, 'c-ml')]);
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as Array<{ id: string; url: string; packages: number }>;
+    assert.deepEqual(info.map((i) => [i.id, i.url]), [['ml', `${origin}/base/`], ['mk', `${origin}/base/`]]);
+    assert.equal(info[0].packages, info[1].packages);
+    const stale = await cli(['rpm-md', 'info', '--repo-file', repoFile, '--enablerepo', 'stale', '--cachedir', join(fx.dir, 'c-ml')]);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /^error: repo stale: repodata\/repomd\.xml from .*\/base\/ matches none of the metalink's checksums/);
+  });
 });
