@@ -70,6 +70,11 @@ function read(t: TypeInfo, buf: Buffer, start: number, end: number, depth: numbe
   }
 }
 
+/** Buffer's own decoder methods: `latin1Slice` is twice as fast as `toString('latin1', …)` for short names. */
+interface FastSlices {
+  latin1Slice(start: number, end: number): string;
+}
+
 function readString(t: TypeInfo, buf: Buffer, start: number, end: number): string {
   if (end === start) throw new Malformed(t, start, 'empty string (missing NUL)');
   if (buf[end - 1] !== 0) throw new Malformed(t, end - 1, 'string without NUL terminator');
@@ -83,7 +88,7 @@ function readString(t: TypeInfo, buf: Buffer, start: number, end: number): strin
     }
   }
   if (!ascii && !isUtf8(buf.subarray(start, nul))) throw new Malformed(t, start, 'string is not valid UTF-8');
-  const s = buf.toString(ascii ? 'latin1' : 'utf8', start, nul);
+  const s = ascii ? (buf as unknown as FastSlices).latin1Slice(start, nul) : buf.toString('utf8', start, nul);
   if (t.kind === 'o' && !isValidObjectPath(s)) throw new Malformed(t, start, `invalid object path ${JSON.stringify(s)}`);
   if (t.kind === 'g' && !isValidSignature(s)) throw new Malformed(t, start, `invalid signature ${JSON.stringify(s)}`);
   return s;
