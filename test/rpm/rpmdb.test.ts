@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -12,6 +12,9 @@ import { openPackage } from '../../src/rpm/package.ts';
 import { diffRpmdb, readRpmdb, writeRpmdb, RPMDB_FILE, type RpmdbInput } from '../../src/rpm/rpmdb.ts';
 import { RPMDB_INDEXES } from '../../src/rpm/rpmdb-index.ts';
 import { Tag } from '../../src/rpm/tags.ts';
+import { RpmHeader } from '../../src/rpm/header.ts';
+
+const RpmHeaderName = (blob: Uint8Array): string => RpmHeader.fromBlob(blob, 'rpmdb row').string(Tag.NAME) ?? '';
 import { FormatError, NotFoundError } from '../../src/util/errors.ts';
 
 const run = promisify(execFile);
@@ -187,6 +190,49 @@ void test('Packages and every index table hold what rpm -i writes', async () => 
     }
   } finally {
     real.close();
+  }
+});
+
+void test('signed packages: the installed header carries the signature as rpm merges it', async () => {
+  const gnupg = join(work, 'gnupg');
+  await mkdir(gnupg, { recursive: true, mode: 0o700 });
+  const env = { ...ENV, GNUPGHOME: gnupg };
+  const signed: string[] = [];
+  try {
+    // an EdDSA key (rpm stores it as DSAHEADER) and an RSA key (RSAHEADER)
+    for (const [algo, pkgName] of [['ed25519', 'fx-empty'], ['rsa2048', 'fx-db-reloc']] as const) {
+      const uid = `Fedostree ${algo} <${algo}@example.org>`;
+      await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', uid, algo, 'sign', 'never'], { env });
+      const copy = join(work, `signed-${algo}.rpm`);
+      await copyFile(rpms.get(pkgName)!, copy);
+      await run('rpmsign', ['--addsign', '--define', `_gpg_name ${uid}`, '--define', '__gpg /usr/bin/gpg', copy], { env });
+      signed.push(copy);
+    }
+  } finally {
+    await run('gpgconf', ['--kill', 'all'], { env }).catch(() => undefined);
+  }
+  const root = join(work, 'signed-root');
+  await mkdir(root, { recursive: true });
+  await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-i', '--justdb', '--nodeps', '--nosignature', ...signed], {
+    env: { ...ENV, SOURCE_DATE_EPOCH: String(INSTALL_TIME) },
+  });
+  const real = new DatabaseSync(join(root, 'var/lib/rpm', RPMDB_FILE), { readOnly: true });
+  const realRows = real.prepare('SELECT hnum, blob FROM Packages ORDER BY hnum').all();
+  real.close();
+  const byName = new Map<string, string>();
+  for (const p of signed) byName.set((await openPackage(p)).header.string(Tag.NAME)!, p);
+  const order = realRows.map((r) => byName.get(RpmHeaderName(r.blob as Uint8Array))!);
+  const ours = join(work, 'signed-ours');
+  await writeRpmdb(ours, await inputs(order), { installTime: INSTALL_TIME, keepOrder: true });
+  const mine = await readRpmdb(ours);
+  assert.equal(mine.length, 2);
+  mine.forEach((p, i) => assert.ok(p.header.blob.equals(Buffer.from(realRows[i].blob as Uint8Array)), `${p.name}: installed header differs from rpm's`));
+  assert.ok(mine.some((p) => p.header.has(Tag.DSAHEADER)) && mine.some((p) => p.header.has(Tag.RSAHEADER)));
+  for (const p of mine) {
+    const sigLine = (s: string): string => /^Signature\s*:.*$/m.exec(s)?.[0] ?? '';
+    const want = sigLine(await rpmq(['-qip', '--nosignature', byName.get(p.name)!]));
+    assert.match(want, /Key ID/);
+    assert.equal(sigLine(await rpmq(['--dbpath', ours, '-qi', p.name])), want);
   }
 });
 
