@@ -235,6 +235,7 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
                            InstanceMethod("setPoolFlag", &SolvPool::SetPoolFlag),
                            InstanceMethod("addRepo", &SolvPool::AddRepo),
                            InstanceMethod("setRepoPriority", &SolvPool::SetRepoPriority),
+                           InstanceMethod("freeRepo", &SolvPool::FreeRepo),
                            InstanceMethod("loadRpmmd", &SolvPool::LoadRpmmd),
                            InstanceMethod("loadSolv", &SolvPool::LoadSolv),
                            InstanceMethod("writeSolv", &SolvPool::WriteSolv),
@@ -311,6 +312,16 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
     r->subpriority = info[2].As<Napi::Number>().Int32Value();
     dirty_ = true;
     return Napi::Number::New(env, r->repoid);
+  }
+
+  // freeRepo(repo): drop a repo (e.g. one whose metadata failed to load half-way).
+  Napi::Value FreeRepo(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Repo *r = repo(env, info[0]);
+    if (pool_->installed == r) pool_set_installed(pool_, nullptr);
+    repo_free(r, 1);
+    dirty_ = true;
+    return env.Undefined();
   }
 
   Napi::Value SetRepoPriority(const Napi::CallbackInfo &info) {

@@ -80,6 +80,7 @@ export interface NativeDetails {
 export interface NativePool {
   setPoolFlag(name: string, value: boolean): void;
   addRepo(name: string, priority: number, subpriority: number): number;
+  freeRepo(repo: number): void;
   setRepoPriority(repo: number, priority: number, subpriority: number): void;
   loadRpmmd(repo: number, path: string, extend: boolean): void;
   loadSolv(repo: number, path: string): void;

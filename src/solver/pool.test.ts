@@ -166,6 +166,13 @@ void test('.solv cache round-trips a repo (same packages, same solution)', async
     assert.deepEqual(pa.checksum, { type: 'sha256', value: 'ab'.repeat(32) });
     assert.equal(pa.downloadSize, 1234);
     assert.throws(() => b.addSolvRepo({ id: 'bad', path: join(dir, 'missing.solv') }), FormatError);
+    // a failed load leaves no trace: the id can be loaded again (say from XML after a bad cache)
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'corrupt.solv'), 'SOLV garbage');
+    assert.throws(() => b.addSolvRepo({ id: 'again', path: join(dir, 'corrupt.solv') }), (e: Error) => e instanceof FormatError && e.message.includes('corrupt.solv'));
+    b.addPackages('again', [pkg('f', '1', 'noarch')]);
+    assert.equal(b.whatProvides('f').length, 1);
+    assert.deepEqual(b.solve(jobs), a.solve(jobs));
   } finally {
     a.free();
     b.free();

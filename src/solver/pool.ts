@@ -140,6 +140,18 @@ export class Pool {
     this.#ranked = true;
   }
 
+  /** Forget a repo whose loading failed, so the same id can be added again (e.g. from XML after a bad cache). */
+  #dropRepo(id: string): void {
+    const r = this.#repos.get(id);
+    if (r === undefined) return;
+    this.#pool.freeRepo(r);
+    this.#repos.delete(id);
+    this.#repoRank.delete(id);
+    this.#ranked = false;
+    if (this.#installed === id) this.#installed = undefined;
+    this.#changed();
+  }
+
   #repo(id: string): number {
     const r = this.#repos.get(id);
     if (r === undefined) throw new NotFoundError(`no repository '${id}' in the pool`, { repo: id });
@@ -153,6 +165,7 @@ export class Pool {
       try {
         this.#pool.loadRpmmd(r, path, extend);
       } catch (err) {
+        this.#dropRepo(src.id);
         throw new FormatError(`loading repository '${src.id}' from ${path}: ${message(err)}`, { repo: src.id, path }, { cause: err });
       }
     }
@@ -243,6 +256,7 @@ export class Pool {
     try {
       this.#pool.loadSolv(r, src.path);
     } catch (err) {
+      this.#dropRepo(src.id);
       throw new FormatError(`loading repository '${src.id}' from cache ${src.path}: ${message(err)}`, { repo: src.id, path: src.path }, { cause: err });
     }
     this.#changed();
