@@ -43,7 +43,7 @@ function sizeOf(t: TypeInfo, v: GVariantValue, depth: number): number {
     case 'o':
     case 'g':
       if (typeof v !== 'string') bad(t, v, 'a string');
-      return Buffer.byteLength(v, 'utf8') + 1;
+      return utf8Length(v) + 1;
     case 'v': {
       const ct = variantChild(t, v);
       if (depth + ct.depth > MAX_DEPTH) bad(t, v, `nesting at most ${MAX_DEPTH} deep`);
@@ -98,6 +98,32 @@ function sizeOf(t: TypeInfo, v: GVariantValue, depth: number): number {
       return p + framed * offsetWidthFor(p, framed);
     }
   }
+}
+
+/** Framing offsets waiting to be written, shared by all containers of one serialise call. */
+let stack: number[] = [];
+let sp = 0;
+
+/** UTF-8 length without encoding: ASCII strings (the usual case) need one pass over char codes. */
+function utf8Length(s: string): number {
+  if (s.length > 64) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+/**
+ * Write `s` byte by byte if it is pure ASCII; returns the bytes written, the index of the first NUL
+ * (caller rejects it) or -1 if a non-ASCII character means the caller must use the UTF-8 encoder.
+ */
+function writeAscii(s: string, buf: Buffer, pos: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    if (c === 0) return i;
+    buf[pos + i] = c;
+  }
+  return n;
 }
 
 function intIn(t: TypeInfo, v: GVariantValue, min: number, max: number): number {
@@ -155,11 +181,15 @@ function write(t: TypeInfo, v: GVariantValue, buf: Buffer, pos: number): number 
     case 'o':
     case 'g': {
       const s = v as string;
-      if (s.includes('\0')) bad(t, v, 'a string without NUL');
-      if (!s.isWellFormed()) bad(t, v, 'a well-formed Unicode string');
       if (t.kind === 'o' && !isValidObjectPath(s)) bad(t, v, 'an object path');
       if (t.kind === 'g' && !isValidSignature(s)) bad(t, v, 'a type signature');
-      const n = buf.write(s, pos, 'utf8');
+      let n = -1;
+      if (s.length <= 64) n = writeAscii(s, buf, pos);
+      if (n < 0) {
+        if (s.includes('\0')) bad(t, v, 'a string without NUL');
+        if (!s.isWellFormed()) bad(t, v, 'a well-formed Unicode string');
+        n = buf.write(s, pos, 'utf8');
+      } else if (n < s.length) bad(t, v, 'a string without NUL');
       buf[pos + n] = 0;
       return pos + n + 1;
     }
@@ -197,8 +227,10 @@ function write(t: TypeInfo, v: GVariantValue, buf: Buffer, pos: number): number 
 function writeArray(t: TypeInfo, v: GVariantValue, buf: Buffer, start: number): number {
   const e = t.elem!;
   if (v instanceof Uint8Array) {
-    buf.set(v, start);
-    return start + v.length;
+    const len = v.length;
+    if (len > 64) buf.set(v, start);
+    else for (let k = 0; k < len; k++) buf[start + k] = v[k]; // checksums and names: a loop beats set()
+    return start + len;
   }
   const list = v as GVariantValue[];
   const n = list.length;
@@ -212,18 +244,21 @@ function writeArray(t: TypeInfo, v: GVariantValue, buf: Buffer, start: number): 
     }
     return p;
   }
-  const ends = new Array<number>(n);
+  // element ends go on the shared stack (no allocation per container); nested writes push above them
+  const base = sp;
   try {
     for (; i < n; i++) {
       p = alignUp(p, e.align);
       p = write(e, list[i], buf, p);
-      ends[i] = p - start;
+      stack[sp++] = p - start;
     }
   } catch (err) {
+    sp = base;
     annotate(err, i);
   }
   const w = offsetWidthFor(p - start, n);
-  for (i = 0; i < n; i++, p += w) writeOffset(buf, p, w, ends[i]);
+  for (i = 0; i < n; i++, p += w) writeOffset(buf, p, w, stack[base + i]);
+  sp = base;
   return p;
 }
 
@@ -242,7 +277,7 @@ function writeTuple(t: TypeInfo, v: GVariantValue, buf: Buffer, start: number): 
     return start + 1;
   }
   let p = start;
-  let framed: number[] | null = null;
+  const base = sp;
   let i = 0;
   try {
     for (; i < ms.length; i++) {
@@ -251,16 +286,19 @@ function writeTuple(t: TypeInfo, v: GVariantValue, buf: Buffer, start: number): 
       if (m.fixed !== 0) p = writeFixed(m, list[i], buf, p);
       else {
         p = write(m, list[i], buf, p);
-        if (i < ms.length - 1) (framed ??= []).push(p - start);
+        if (i < ms.length - 1) stack[sp++] = p - start;
       }
     }
   } catch (err) {
+    sp = base;
     annotate(err, i);
   }
   if (t.fixed !== 0) return start + t.fixed;
-  if (framed === null) return p;
-  const w = offsetWidthFor(p - start, framed.length);
-  for (let k = framed.length - 1; k >= 0; k--, p += w) writeOffset(buf, p, w, framed[k]);
+  const framed = sp - base;
+  if (framed === 0) return p;
+  const w = offsetWidthFor(p - start, framed);
+  for (let k = sp - 1; k >= base; k--, p += w) writeOffset(buf, p, w, stack[k]);
+  sp = base;
   return p;
 }
 
@@ -273,6 +311,8 @@ export function serialize(type: string, value: GVariantValue): Buffer {
   const t = typeInfo(type);
   try {
     const size = sizeOf(t, value, 0);
+    sp = 0;
+    if (stack.length > 65536) stack = [];
     const buf = Buffer.alloc(size);
     const end = write(t, value, buf, 0);
     if (end !== size) throw new Error(`gvariant serialiser size mismatch for '${type}': computed ${size}, wrote ${end}`);
