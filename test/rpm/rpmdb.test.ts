@@ -265,46 +265,44 @@ void test('diff: upgraded, downgraded, removed, added (library and CLI)', async 
   assert.deepEqual(back.downgraded.map((c) => c.name), ['fx-db-ver']);
   assert.deepEqual(back.added.map((p) => p.name), ['fx-empty']);
 
-  // the CLI module as a process (the `rpm` group registers `db` through registerRpmDb)
-  const harness = [
-    "import { Command } from 'commander';",
-    `import { registerRpmDb } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'cli', 'rpm-db.ts'))};`,
-    "const program = new Command().exitOverride();",
-    "registerRpmDb(program.command('rpm'));",
-    "await program.parseAsync(process.argv.slice(1), { from: 'user' });",
-  ].join('\n');
+  // the real command line: fedostree rpm db …
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'fedostree.js');
   const cli = async (...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', harness, '--', 'rpm', 'db', ...args], {
-        env: ENV,
-        cwd: join(import.meta.dirname, '..', '..'),
-      });
+      const { stdout, stderr } = await run(process.execPath, [bin, 'rpm', 'db', ...args], { env: ENV });
       return { stdout, stderr, code: 0 };
     } catch (err) {
       const e = err as { stdout: string; stderr: string; code: number };
       return { stdout: e.stdout, stderr: e.stderr, code: e.code };
     }
   };
-  const out = await cli('diff', '--dbpath', a, '--dbpath', b);
+  // the invocations are independent: run them side by side
+  const [out, back2, jsonOut, list, listJsonOut, missing, usage, qa] = await Promise.all([
+    cli('diff', '--dbpath', a, '--dbpath', b),
+    cli('diff', b, a),
+    cli('diff', a, b, '--json'),
+    cli('list', '--dbpath', a),
+    cli('list', '--dbpath', a, '--json'),
+    cli('list', '--dbpath', join(work, 'nope')),
+    cli('diff', a),
+    rpmq(['--dbpath', a, '-qa']),
+  ]);
   assert.equal(out.code, 0, out.stderr);
   assert.equal(
     out.stdout,
     `rpmdb diff from: ${a}\nrpmdb diff to:   ${b}\nUpgraded:\n  fx-db-ver 1.0-1 -> 2.0-1\nRemoved:\n  fx-empty-0.1-1.noarch\nAdded:\n  fx-deps-1.0~rc1^git20260101-2.noarch\n`,
   );
-  assert.equal((await cli('diff', b, a)).stdout.includes('Downgraded:\n  fx-db-ver 2.0-1 -> 1.0-1\n'), true);
-  const json = JSON.parse((await cli('diff', a, b, '--json')).stdout) as { upgraded: Array<{ name: string }> };
+  assert.equal(back2.stdout.includes('Downgraded:\n  fx-db-ver 2.0-1 -> 1.0-1\n'), true);
+  const json = JSON.parse(jsonOut.stdout) as { upgraded: Array<{ name: string }> };
   assert.equal(json.upgraded[0]?.name, 'fx-db-ver');
-  const list = await cli('list', '--dbpath', a);
-  assert.equal(list.stdout, (await rpmq(['--dbpath', a, '-qa'])).split('\n').sort().join('\n').trimStart() + '\n');
-  const listJson = JSON.parse((await cli('list', '--dbpath', a, '--json')).stdout) as Array<{ name: string; installTime: number }>;
+  assert.equal(list.stdout, qa.split('\n').sort().join('\n').trimStart() + '\n');
+  const listJson = JSON.parse(listJsonOut.stdout) as Array<{ name: string; installTime: number }>;
   assert.deepEqual(listJson.map((p) => p.name), ['fx-db-ver', 'fx-empty', 'fx-files']);
   assert.deepEqual(listJson.map((p) => p.installTime), [INSTALL_TIME, INSTALL_TIME + 1, INSTALL_TIME + 2]);
 
-  // user errors: message, exit 1, no stack
-  const missing = await cli('list', '--dbpath', join(work, 'nope'));
+  // user errors: message, exit 1 (2 for usage), no stack
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: no rpmdb at .*nope\/rpmdb\.sqlite\n$/);
-  const usage = await cli('diff', a);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /^error: rpm db diff: need exactly two databases/);
 });
