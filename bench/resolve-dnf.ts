@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
@@ -222,15 +222,28 @@ async function makeInstalledRoot(dir: string, root: string, home: string, pkgs: 
   await run('rpm', ['--root', root, '-i', '--nodeps', '--justdb', '--ignorearch', '--ignoreos', ...rpms], { maxBuffer: 1 << 28, env: { ...process.env, HOME: home } });
 }
 
-async function timeIt(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string; stderr: string; code: number }> {
+interface Timed {
+  ms: number;
+  /** user + system CPU time of the command (less sensitive to a busy machine than wall time). */
+  cpuMs: number;
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Run a command under /usr/bin/time for wall and CPU time. */
+async function timeIt(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '@@cpu %U %S', cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ ms: performance.now() - t0, stdout, stderr, code: code ?? -1 }));
+    child.on('close', (code) => {
+      const m = /@@cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+      resolve({ ms: performance.now() - t0, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, stdout, stderr: stderr.replace(/@@cpu .*\s*$/, ''), code: code ?? -1 });
+    });
   });
 }
 
@@ -260,9 +273,9 @@ async function main(): Promise<void> {
 
     // Warm caches on both sides: dnf's solv cache, our solv cache and Node's compile cache.
     const env = { ...process.env, HOME: home, LC_ALL: 'C.UTF-8', NODE_COMPILE_CACHE: join(dir, 'node-compile-cache') };
-    const ours = (args: string[], installed?: string): Promise<{ ms: number; stdout: string; stderr: string; code: number }> =>
+    const ours = (args: string[], installed?: string): Promise<Timed> =>
       timeIt(process.execPath, [CLI, 'resolve', '--timing', '--json', '--repo-file', join(dir, 'bench.repo'), '--arch', 'x86_64', '--cachedir', join(dir, 'cache-ours'), ...(installed ? ['--installed', installed] : []), ...args], env);
-    const dnf = async (args: string[], installed?: string): Promise<{ ms: number; stdout: string; stderr: string; code: number }> => {
+    const dnf = async (args: string[], installed?: string): Promise<Timed> => {
       const root = installed ?? join(dir, 'dnf-empty-root');
       await mkdir(root, { recursive: true });
       return timeIt('dnf', ['-c', join(dir, 'dnf.conf'), '-y', `--installroot=${root}`, '--releasever=39', '--forcearch=x86_64', `--setopt=cachedir=${join(dir, 'cache-dnf')}`, '--setopt=install_weak_deps=True', '--nogpgcheck', '--assumeno', 'install', ...args], env);
@@ -289,27 +302,32 @@ async function main(): Promise<void> {
       { name: 'desktop-sized', args: ['@core', '@desktop'] },
       { name: 'one package on an installed set', args: ['openssh-server'], installed: installedRoot },
     ];
-    console.log(`runs per tool and job: ${runs} (after one warm-up each), medians\n`);
-    console.log('job                               | pkgs ours/dnf | fedostree ms | dnf ms | dnf/fedostree | fedostree split (start, metadata, pool load, solve)');
+    console.log(`runs per tool and job: ${runs} (after one warm-up each), medians; load average now ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores\n`);
+    console.log('job                               | pkgs ours/dnf | wall ms ours / dnf (dnf/ours) | CPU ms ours / dnf (dnf/ours) | fedostree split (start, modules, metadata, installed set, pool load, solve)');
     for (const job of jobs) {
       await ours(job.args, job.installed);
       await dnf(job.args, job.installed);
       const o: number[] = [];
       const d: number[] = [];
+      const oc: number[] = [];
+      const dc: number[] = [];
       let last = { stdout: '', stderr: '' };
       let lastD = '';
       for (let i = 0; i < runs; i++) {
         const a = await ours(job.args, job.installed);
         if (a.code !== 0) throw new Error(`fedostree ${job.name} failed: ${a.stderr}`);
         o.push(a.ms);
+        oc.push(a.cpuMs);
         last = a;
         const b = await dnf(job.args, job.installed);
         d.push(b.ms);
+        dc.push(b.cpuMs);
         lastD = b.stdout + b.stderr;
       }
       const split = /timing: (.*)/.exec(last.stderr)?.[1] ?? '';
       console.log(
-        `${job.name.padEnd(34)}| ${String(countOurs(last.stdout)).padStart(5)}/${String(countDnf(lastD)).padEnd(7)}| ${median(o).toFixed(0).padStart(12)} | ${median(d).toFixed(0).padStart(6)} | ${(median(d) / median(o)).toFixed(2).padStart(13)} | ${split}`,
+        `${job.name.padEnd(34)}| ${String(countOurs(last.stdout)).padStart(5)}/${String(countDnf(lastD)).padEnd(7)}| ${median(o).toFixed(0).padStart(7)} / ${median(d).toFixed(0).padStart(5)} (${(median(d) / median(o)).toFixed(2)})` +
+          `        | ${median(oc).toFixed(0).padStart(6)} / ${median(dc).toFixed(0).padStart(5)} (${(median(dc) / median(oc)).toFixed(2)})         | ${split}`,
       );
     }
   } finally {

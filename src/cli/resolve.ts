@@ -48,11 +48,13 @@ export function register(program: Command): void {
         import('../rpm/rpmmd/resolve.ts'),
         import('../solver/index.ts'),
       ]);
+      const tMods = performance.now();
       const set = await loadRepoSet(repoSetOptions(o));
       const tMeta = performance.now();
       const pool = Pool.create({ arch: set.arch, installonly: INSTALLONLY, installonlyLimit: Number(o.installonlyLimit) || 3 });
       try {
         let installedNames: string[] = [];
+        const tInst = performance.now();
         if (o.installed) {
           const dbDir = ['usr/share/rpm', 'var/lib/rpm'].map((d) => join(o.installed!, d)).find((d) => existsSync(d));
           if (!dbDir) throw new NotFoundError(`--installed ${o.installed}: no rpmdb under usr/share/rpm or var/lib/rpm`);
@@ -62,6 +64,7 @@ export function register(program: Command): void {
           pool.setInstalled(INSTALLED_REPO);
           installedNames = pkgs.map((p) => p.name);
         }
+        const installedMs = performance.now() - tInst;
         const load = await addReposToPool(pool, set.repos);
         const report = resolveRequest(pool, specs, set.comps, {
           best: o.best,
@@ -74,7 +77,7 @@ export function register(program: Command): void {
         if (o.timing) {
           const t = (ms: number): string => `${ms.toFixed(0)} ms`;
           process.stderr.write(
-            `timing: start ${t(t0)} (process start to command), metadata ${t(tMeta - t0)}, pool load ${t(load.loadMs)} (${load.fromSolvCache}/${set.repos.length} from solv cache), solve ${t(report.solveMs)}\n`,
+            `timing: start ${t(t0)} (process start to command), modules ${t(tMods - t0)}, metadata ${t(tMeta - tMods)}, installed set ${t(installedMs)}, pool load ${t(load.loadMs)} (${load.fromSolvCache}/${set.repos.length} from solv cache), solve ${t(report.solveMs)}\n`,
           );
         }
         const out = report.outcome;

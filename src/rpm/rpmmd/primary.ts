@@ -41,39 +41,44 @@ export function openDecompressed(path: string): Readable {
 
 const MAX_PACKAGE_XML = 64 << 20;
 
-function attr(tag: string, name: string): string | undefined {
-  const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
-  return m ? m[1] : undefined;
-}
+const RE = {
+  name: /<name>([^<]*)<\/name>/,
+  arch: /<arch>([^<]*)<\/arch>/,
+  summary: /<summary>([^<]*)<\/summary>/,
+  version: /<version\s[^>]*>/,
+  location: /<location\s[^>]*>/,
+  size: /<size\s[^>]*>/,
+  checksum: /<checksum\s[^>]*type="([^"]*)"[^>]*>([^<]*)<\/checksum>/,
+  epoch: /\sepoch="([^"]*)"/,
+  ver: /\sver="([^"]*)"/,
+  rel: /\srel="([^"]*)"/,
+  href: /\shref="([^"]*)"/,
+  packageSize: /\spackage="([^"]*)"/,
+} as const;
 
 function parsePackage(xml: string, what: string): PrimaryPackage | undefined {
   if (!/^<package[^>]*type="rpm"/.test(xml)) return undefined;
-  const text = (tag: string): string | undefined => {
-    const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([^<]*)</${tag}>`).exec(xml);
-    return m ? decodeEntities(m[1], what) : undefined;
-  };
-  const tag = (name: string): string | undefined => new RegExp(`<${name}\\s[^>]*>`).exec(xml)?.[0];
-  const name = text('name');
-  const arch = text('arch');
-  const ver = tag('version');
-  const loc = tag('location');
-  const ck = /<checksum\s[^>]*type="([^"]*)"[^>]*>([^<]*)<\/checksum>/.exec(xml);
+  const name = RE.name.exec(xml)?.[1];
+  const arch = RE.arch.exec(xml)?.[1];
+  const ver = RE.version.exec(xml)?.[0];
+  const loc = RE.location.exec(xml)?.[0];
+  const ck = RE.checksum.exec(xml);
   if (!name || !arch || !ver || !loc || !ck) throw new FormatError(`${what}: package entry without name, arch, version, location or checksum`);
   const w = `${what}: package ${name}`;
-  const epochS = attr(ver, 'epoch') ?? '0';
+  const epochS = RE.epoch.exec(ver)?.[1] ?? '0';
   if (!/^\d*$/.test(epochS)) throw new FormatError(`${w}: bad epoch '${epochS}'`);
-  const sizeTag = tag('size');
-  const sizeS = sizeTag && attr(sizeTag, 'package');
+  const sizeTag = RE.size.exec(xml)?.[0];
+  const sizeS = sizeTag && RE.packageSize.exec(sizeTag)?.[1];
   const p = {
-    name,
+    name: decodeEntities(name, w),
     epoch: Number(epochS || '0'),
-    version: decodeEntities(attr(ver, 'ver') ?? '', w),
-    release: decodeEntities(attr(ver, 'rel') ?? '', w),
-    arch,
-    location: safeLocation(decodeEntities(attr(loc, 'href') ?? '', w), w),
+    version: decodeEntities(RE.ver.exec(ver)?.[1] ?? '', w),
+    release: decodeEntities(RE.rel.exec(ver)?.[1] ?? '', w),
+    arch: decodeEntities(arch, w),
+    location: safeLocation(decodeEntities(RE.href.exec(loc)?.[1] ?? '', w), w),
     checksum: { type: checksumType(ck[1], w), value: ck[2].trim().toLowerCase() },
     size: sizeS && /^\d+$/.test(sizeS) ? Number(sizeS) : undefined,
-    summary: text('summary') ?? '',
+    summary: decodeEntities(RE.summary.exec(xml)?.[1] ?? '', w),
   };
   return { ...p, nevra: formatNevra(p) };
 }
@@ -86,24 +91,27 @@ export async function* scanPrimary(path: string, what: string): AsyncGenerator<P
   const stream = openDecompressed(path);
   let buf = '';
   try {
+    const decoder = new TextDecoder('utf-8');
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      buf += chunk.toString('utf8');
+      buf += decoder.decode(chunk, { stream: true });
+      let pos = 0;
       for (;;) {
-        const start = buf.indexOf('<package ');
+        const start = buf.indexOf('<package ', pos);
         if (start < 0) {
-          buf = buf.slice(Math.max(0, buf.length - 16));
+          pos = Math.max(pos, buf.length - 16);
           break;
         }
         const end = buf.indexOf('</package>', start);
         if (end < 0) {
-          buf = buf.slice(start);
-          if (buf.length > MAX_PACKAGE_XML) throw new FormatError(`${what}: a package entry exceeds ${MAX_PACKAGE_XML} bytes`);
+          pos = start;
+          if (buf.length - start > MAX_PACKAGE_XML) throw new FormatError(`${what}: a package entry exceeds ${MAX_PACKAGE_XML} bytes`);
           break;
         }
         const pkg = parsePackage(buf.slice(start, end), what);
-        buf = buf.slice(end + 10);
+        pos = end + 10;
         if (pkg) yield pkg;
       }
+      buf = buf.slice(pos);
     }
   } catch (err) {
     if (err instanceof FormatError) throw err;
