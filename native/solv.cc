@@ -755,6 +755,12 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
           } else if (sp < 0 && rp > 0) {
             e.Set("kind", Napi::String::New(env, "allow"));
             e.Set("rp", Napi::Number::New(env, rp));
+            const char *why = sp == SOLVER_SOLUTION_DISTUPGRADE ? "distupgrade"
+                              : sp == SOLVER_SOLUTION_INFARCH   ? "infarch"
+                              : sp == SOLVER_SOLUTION_BEST      ? "best"
+                              : sp == SOLVER_SOLUTION_BLACK     ? "blacklist"
+                                                                : "other";
+            e.Set("why", Napi::String::New(env, why));
           } else {
             e.Set("kind", Napi::String::New(env, "unknown"));
           }

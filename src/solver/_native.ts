@@ -52,6 +52,8 @@ export interface NativeSolutionElement {
   job?: number;
   p?: number;
   rp?: number;
+  /** For 'allow': which rule the solution relaxes. */
+  why?: 'distupgrade' | 'infarch' | 'best' | 'blacklist' | 'other';
   libsolv: string;
 }
 

@@ -3,8 +3,12 @@ import type { Problem } from './types.ts';
 
 /** What explain() needs from the pool: package names by id and the user's words for each job. */
 export interface ExplainContext {
-  /** "name-[epoch:]version-release.arch" (plus "@repo" when it is not obvious). */
+  /** "name-[epoch:]version-release.arch", with " (installed)" for installed packages. */
   pkg(id: number): string;
+  /** "name-[epoch:]version-release.arch" only. */
+  nevra(id: number): string;
+  /** Whether the package is in the installed set. */
+  installed(id: number): boolean;
   /** The user's request behind native job index `i`, e.g. "install foo". */
   job(i: number): string;
   /** Close names for an unknown package name. */
@@ -36,7 +40,7 @@ export function ruleSentence(r: NativeRule, ctx: ExplainContext): string {
     case 'obsoletes':
       return `package ${s} obsoletes ${dep} provided by ${t}`;
     case 'installed-obsoletes':
-      return `installed package ${s} obsoletes ${dep} provided by ${t}`;
+      return `installed package ${ctx.nevra(r.source)} obsoletes ${dep} provided by ${t}`;
     case 'implicit-obsoletes':
       return `package ${s} implicitly obsoletes ${dep} provided by ${t}`;
     case 'constrains':
@@ -58,14 +62,14 @@ export function ruleSentence(r: NativeRule, ctx: ExplainContext): string {
     case 'job':
       return `you asked to ${r.job !== undefined ? ctx.job(r.job) : "do something the rules above forbid"}`;
     case 'distupgrade':
-      return `${s} does not belong to a distupgrade repository`;
+      return `${s} does not belong to the repositories of the distribution upgrade`;
     case 'infarch':
       return `${s} has an inferior architecture`;
     case 'update':
     case 'feature':
-      return `installed package ${s} cannot be kept or updated`;
+      return `installed package ${ctx.nevra(r.source)} can be neither kept nor updated`;
     case 'best':
-      return s ? `cannot install the best update candidate for package ${s}` : 'cannot install the best candidate for the request';
+      return s ? `cannot install the best update candidate for package ${ctx.nevra(r.source)}` : 'cannot install the best candidate for the request';
     case 'yumobs':
       return `both package ${s} and ${t} obsolete ${dep}`;
     case 'blacklist':
@@ -82,11 +86,22 @@ function solutionSentence(e: NativeSolutionElement, ctx: ExplainContext): string
     case 'deljob':
       return e.job !== undefined ? `drop the request "${ctx.job(e.job)}"` : 'drop a request';
     case 'erase':
-      return `remove installed ${ctx.pkg(e.p ?? 0)} (allow erasing)`;
+      return `remove installed ${ctx.nevra(e.p ?? 0)} (allow erasing)`;
     case 'replace':
-      return `replace ${ctx.pkg(e.p ?? 0)} with ${ctx.pkg(e.rp ?? 0)}`;
-    case 'allow':
-      return `install ${ctx.pkg(e.rp ?? 0)} despite the rule above`;
+      return `replace installed ${ctx.nevra(e.p ?? 0)} with ${ctx.nevra(e.rp ?? 0)}`;
+    case 'allow': {
+      const x = ctx.pkg(e.rp ?? 0);
+      switch (e.why) {
+        case 'distupgrade':
+          return `keep ${x} although it is not in the upgrade repositories`;
+        case 'infarch':
+          return `install ${x} despite its inferior architecture`;
+        case 'best':
+          return `${ctx.installed(e.rp ?? 0) ? 'keep' : 'install'} ${x} although it is not the best candidate`;
+        default:
+          return e.libsolv;
+      }
+    }
     default:
       return e.libsolv;
   }

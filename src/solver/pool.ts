@@ -4,7 +4,7 @@ import { FedostreeError, FormatError, NotFoundError, UsageError } from '../util/
 import { tempPathFor } from '../util/atomic.ts';
 import { native, type NativeJob, type NativePackageInput, type NativePool, type NativeSolveResult } from './_native.ts';
 import { splitEvr, joinEvr } from './_evr.ts';
-import { explain } from './explain.ts';
+import { explain, type ExplainContext } from './explain.ts';
 import { closeNames } from './suggest.ts';
 import type {
   Job, PackageSpec, Problem, RepoSource, Selector, SolveDetail, SolvedPackage, SolveFlags, SolveResult, Step, Transaction,
@@ -37,6 +37,15 @@ function message(err: unknown): string {
 function globToRegExp(glob: string): RegExp {
   const re = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.').replace(/\[!/g, '[^');
   return new RegExp(`^${re}$`);
+}
+
+function describeSelector(s: Selector): string {
+  if ('name' in s) return s.name;
+  if ('provides' in s) return `provides ${s.provides}`;
+  if ('pkg' in s) return s.pkg;
+  if ('oneOf' in s) return `one of ${s.oneOf.join(', ') || 'nothing'}`;
+  if ('repo' in s) return `all packages of repository ${s.repo}`;
+  return 'all packages';
 }
 
 function byPackage(a: SolvedPackage, b: SolvedPackage): number {
@@ -371,7 +380,7 @@ export class Pool {
     for (const job of jobs) {
       if ('select' in job) {
         nativeJobs.push({ how: job.op, flags: job.flags, ...this.#selector(job.select) });
-        jobText.push(`${job.op} ${JSON.stringify(job.select)}`);
+        jobText.push(`${job.op} ${describeSelector(job.select)}`);
       } else if (!('spec' in job)) {
         const how = job.op === 'update-all' ? 'update' : job.op;
         const f = job.op !== 'verify' && flags.best ? ['forcebest'] : [];
@@ -453,12 +462,13 @@ export class Pool {
       cleandeps: pkgs(raw.cleandeps),
     };
     if (raw.problems.length || early.length) {
-      const ctx = {
-        pkg: (id: number): string => {
+      const ctx: ExplainContext = {
+        nevra: (id: number): string => {
           if (!this.#byId?.has(id) && !this.#packageRows().some((r) => r.id === id)) return `package #${id}`;
-          const p = this.#pkg(id);
-          return p.repo === this.#installed ? `${p.nevra} (installed)` : p.nevra;
+          return this.#pkg(id).nevra;
         },
+        installed: (id: number): boolean => this.#installed !== undefined && this.#byId?.get(id)?.repo === this.#installed,
+        pkg: (id: number): string => (ctx.installed(id) ? `${ctx.nevra(id)} (installed)` : ctx.nevra(id)),
         job: (i: number): string => jobText[i] ?? `request ${i + 1}`,
         suggest: (name: string): string[] => this.suggestNames(name),
       };

@@ -81,3 +81,19 @@ void test('the runner notices a wrong expectation', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('our problem summaries say what libsolv says for dependency problems in the cases', () => {
+  let compared = 0;
+  for (const c of all) {
+    for (const o of runTestcase(c.path)) {
+      const infos = o.expectedProblemLines.map((l) => /^problem \w+ info (.*)$/.exec(l)?.[1]).filter((x): x is string => !!x);
+      const ours = o.problems.map((p) => p.summary.replaceAll(' (installed)', ''));
+      for (const info of infos) {
+        if (!/^(nothing provides|package .* (conflicts with|requires|obsoletes))/.test(info)) continue;
+        assert.ok(ours.includes(info), `${c.name} sub-test ${o.index}: libsolv says "${info}", we say ${JSON.stringify(ours)}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 10, `only ${compared} problem sentences compared`);
+});

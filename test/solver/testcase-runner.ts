@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
-import { Pool, type Job, type JobFlag, type JobHow, type PackageSpec, type Selector, type SolvedPackage, type SolveResult } from '../../src/solver/index.ts';
+import { Pool, type Problem, type Job, type JobFlag, type JobHow, type PackageSpec, type Selector, type SolvedPackage, type SolveResult } from '../../src/solver/index.ts';
 
 /** The outcome of one sub-test (the part of a case up to `nextjob`). */
 export interface SubtestOutcome {
@@ -20,6 +20,9 @@ export interface SubtestOutcome {
   match: boolean;
   /** Result kinds that were expected but cannot be compared portably (rules). */
   skippedKinds: string[];
+  /** Our explained problems, and libsolv's own problem lines from the expected result. */
+  problems: Problem[];
+  expectedProblemLines: string[];
 }
 
 // ---- dependency syntax: testtags ("A | B", "A <IF> (B <ELSE> C)") to rpm ("(A or B)", "(A if B else C)")
@@ -224,10 +227,12 @@ export function runTestcase(path: string): SubtestOutcome[] {
     const kinds = result.kinds;
     let actual: string[] = [];
     let actualProblems = 0;
+    let problems: Problem[] = [];
     if (jobs.length || kinds.some((k) => k !== 'jobs')) {
       const res = p.solve(jobs, { defaults: 'libsolv', libsolv: solverFlags });
       actual = resultLines(res, kinds);
       actualProblems = res.ok ? 0 : res.problems.length;
+      problems = res.ok ? [] : res.problems;
     }
     if (kinds.includes('jobs')) actual.push(...evrLines);
     actual.sort();
@@ -236,7 +241,8 @@ export function runTestcase(path: string): SubtestOutcome[] {
     const skippedKinds = kinds.filter((k) => !['transaction', 'problems', 'recommended', 'cleandeps', 'jobs'].includes(k));
     const problemsOk = !kinds.includes('problems') || expectedProblems === actualProblems;
     outcomes.push({
-      index: outcomes.length, kinds, expected, actual, expectedProblems, actualProblems, skippedKinds,
+      index: outcomes.length, kinds, expected, actual, expectedProblems, actualProblems, skippedKinds, problems,
+      expectedProblemLines: result.expected.filter((l) => l.startsWith('problem ')),
       match: problemsOk && JSON.stringify(expected) === JSON.stringify(actual),
     });
   };
