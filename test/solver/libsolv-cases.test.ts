@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTestcase } from './testcase-runner.ts';
+import { runTestcase, testtagsDepToRpm, parseTesttags } from './testcase-runner.ts';
 
 const VECTORS = '/work/shared/vectors/libsolv';
 
@@ -96,4 +96,19 @@ void test('our problem summaries say what libsolv says for dependency problems i
     }
   }
   assert.ok(compared >= 10, `only ${compared} problem sentences compared`);
+});
+
+void test('testtags dependencies become rpm rich dependencies', () => {
+  assert.equal(testtagsDepToRpm('A'), 'A');
+  assert.equal(testtagsDepToRpm('B >= 1-2'), 'B >= 1-2');
+  assert.equal(testtagsDepToRpm('A(x32)'), 'A(x32)');
+  assert.equal(testtagsDepToRpm('A | B'), '(A or B)');
+  assert.equal(testtagsDepToRpm('(A & B) | (C & D)'), '((A and B) or (C and D))');
+  assert.equal(testtagsDepToRpm('A <IF> (B <ELSE> C)'), '(A if B else C)');
+  assert.equal(testtagsDepToRpm('P = 2 <IF> (X & Y)'), '(P = 2 if (X and Y))');
+  assert.equal(testtagsDepToRpm('/usr/bin/sh'), '/usr/bin/sh');
+  assert.throws(() => testtagsDepToRpm('(A | B'));
+  const [p, q] = parseTesttags(['=Ver: 2.0', '=Pkg: a 1:2.0 3 x86_64', '+Req:', 'b', 'c > 1', '-Req:', '=Prv: /bin/a', '=Pkg: d 1 - noarch'].join('\n'));
+  assert.deepEqual(p, { name: 'a', epoch: 1, version: '2.0', release: '3', arch: 'x86_64', requires: ['b', 'c > 1'], files: ['/bin/a'] });
+  assert.deepEqual(q, { name: 'd', epoch: 0, version: '1', release: '', arch: 'noarch' });
 });
