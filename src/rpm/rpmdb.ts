@@ -20,7 +20,10 @@ export const RPMDB_FILE = 'rpmdb.sqlite';
 
 /** A package to record as installed. */
 export interface RpmdbInput {
-  /** The package's main header. */
+  /**
+   * The package's main header — or a header already in installed form (read from another rpmdb,
+   * e.g. the base tree's when layering), which is kept byte for byte with its install time.
+   */
   header: RpmHeader;
   /** The package's signature header (its digests and signatures are merged in, like rpm does). */
   signature?: RpmHeader | undefined;
@@ -29,7 +32,10 @@ export interface RpmdbInput {
 }
 
 export interface WriteRpmdbOptions {
-  /** Install time (seconds since the epoch), e.g. SOURCE_DATE_EPOCH. Package i (in hnum order) gets installTime + i, as rpm does. */
+  /**
+   * Install time (seconds since the epoch), e.g. SOURCE_DATE_EPOCH. The i-th newly installed
+   * package (in hnum order) gets installTime + i, as rpm does.
+   */
   installTime: number;
   /** Transaction id (default: installTime). */
   installTid?: number;
@@ -94,6 +100,11 @@ function sortKey(a: RpmHeader, b: RpmHeader): number {
   return x.arch < y.arch ? -1 : x.arch > y.arch ? 1 : 0;
 }
 
+/** Is `h` a header as an rpmdb stores it (install tags after the immutable region)? */
+export function isInstalledHeader(h: RpmHeader): boolean {
+  return h.region !== undefined && h.region.ril < h.entryList.length && h.has(Tag.INSTALLTID);
+}
+
 /**
  * Write `dbDir/rpmdb.sqlite` recording `packages` as installed. Reproducible: the same packages and
  * options give the same bytes. Atomic: the database is built under a temporary name and renamed
@@ -105,13 +116,16 @@ export async function writeRpmdb(dbDir: string, packages: readonly RpmdbInput[],
     throw new FedostreeError('EINVAL', `rpmdb ${dbDir}: install time ${installTime} is not a valid 32-bit timestamp`);
   }
   const list = opts.keepOrder ? [...packages] : [...packages].sort((a, b) => sortKey(a.header, b.header));
-  const headers = list.map((p, i) =>
-    installedHeader(p.header, p.signature, {
-      installTime: installTime + i,
-      installTid: opts.installTid ?? installTime,
-      installColor: opts.installColor ?? 3,
-      fileStates: p.fileStates,
-    }),
+  let fresh = 0;
+  const headers = list.map((p) =>
+    isInstalledHeader(p.header)
+      ? p.header
+      : installedHeader(p.header, p.signature, {
+          installTime: installTime + fresh++,
+          installTid: opts.installTid ?? installTime,
+          installColor: opts.installColor ?? 3,
+          fileStates: p.fileStates,
+        }),
   );
 
   await mkdir(dbDir, { recursive: true });

@@ -11,8 +11,8 @@ import { buildSpecs } from '../helpers/rpmbuild.ts';
 import { openPackage } from '../../src/rpm/package.ts';
 import { diffRpmdb, readRpmdb, writeRpmdb, RPMDB_FILE, type RpmdbInput } from '../../src/rpm/rpmdb.ts';
 import { RPMDB_INDEXES } from '../../src/rpm/rpmdb-index.ts';
-import { Tag } from '../../src/rpm/tags.ts';
-import { RpmHeader } from '../../src/rpm/header.ts';
+import { Tag, Type } from '../../src/rpm/tags.ts';
+import { HeaderBuilder, RpmHeader } from '../../src/rpm/header.ts';
 
 const RpmHeaderName = (blob: Uint8Array): string => RpmHeader.fromBlob(blob, 'rpmdb row').string(Tag.NAME) ?? '';
 import { FormatError, NotFoundError } from '../../src/util/errors.ts';
@@ -236,6 +236,24 @@ void test('signed packages: the installed header carries the signature as rpm me
   }
 });
 
+void test('installed headers from an existing rpmdb are kept as they are, next to new packages', async () => {
+  // the base: a db written by the real rpm
+  const baseDb = await realInstall(join(work, 'layer-root'), [rpms.get('fx-files')!, rpms.get('fx-empty')!]);
+  const base = await readRpmdb(baseDb);
+  const layered = join(work, 'layered');
+  await writeRpmdb(layered, [...base.map((p) => ({ header: p.header })), ...(await inputs([rpms.get('fx-deps')!]))], { installTime: INSTALL_TIME + 100 });
+  const after = await readRpmdb(layered);
+  assert.deepEqual(after.map((p) => p.name), ['fx-deps', 'fx-empty', 'fx-files']);
+  for (const p of base) assert.ok(after.find((q) => q.name === p.name)!.header.blob.equals(p.header.blob), `${p.name} kept byte for byte`);
+  assert.equal(after[0].installTime, INSTALL_TIME + 100);
+  assert.deepEqual((await rpmq(['--dbpath', layered, '-qa', '--qf', '%{NAME} %{INSTALLTID}\\n'])).trim().split('\n').sort(), [
+    `fx-deps ${INSTALL_TIME + 100}`,
+    `fx-empty ${INSTALL_TIME}`,
+    `fx-files ${INSTALL_TIME}`,
+  ]);
+  assert.equal((await rpmq(['--dbpath', layered, '-qf', '--qf', '%{NAME}', '/usr/bin/fx-deps-tool'])).trim(), 'fx-deps');
+});
+
 void test('our reader lists an rpmdb written by the real rpm', async () => {
   const realDb = await realInstall(join(work, 'real-root-2'), [rpms.get('fx-files')!, rpms.get('fx-deps')!]);
   const pkgs = await readRpmdb(realDb);
@@ -320,7 +338,7 @@ void test('bad databases are reported, not crashed on', async () => {
   db.prepare('UPDATE Packages SET blob = ? WHERE hnum = 1').run(Buffer.from([0, 0, 0, 9, 0, 0, 0, 1, 1, 2, 3]));
   db.close();
   await assert.rejects(readRpmdb(bad), (err: unknown) => err instanceof FormatError && /package 1: header blob/.test(err.message));
-  // a package file's header cannot be installed twice over
-  const installed = (await readRpmdb(bad.replace('bad-blob', 'same-a')))[0];
-  await assert.rejects(writeRpmdb(join(work, 'twice'), [{ header: installed.header }], { installTime: INSTALL_TIME }), FormatError);
+  // a header without its immutable region cannot be installed
+  const legacy = new HeaderBuilder().add(Tag.NAME, Type.STRING, 'legacy').toHeader('legacy.rpm');
+  await assert.rejects(writeRpmdb(join(work, 'legacy'), [{ header: legacy }], { installTime: INSTALL_TIME }), /legacy\.rpm: no immutable header region/);
 });
