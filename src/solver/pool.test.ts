@@ -130,15 +130,15 @@ void test('installonly packages are installed beside the running version', () =>
   } finally {
     pool.free();
   }
-  const limited = Pool.create({ arch: 'x86_64', installonly: ['kernel'], installonlyLimit: 2 });
+  const limited = Pool.create({ arch: 'x86_64', installonly: ['kernel', 'installonlypkg(kmod)'], installonlyLimit: 2 });
   try {
-    limited.addPackages('@System', [pkg('kernel', '6.1', 'x86_64'), pkg('kernel', '6.0', 'x86_64')]);
+    limited.addPackages('@System', [pkg('kernel', '6.1', 'x86_64'), pkg('kernel', '6.0', 'x86_64'), pkg('kmod-x', '1', 'x86_64', { provides: ['installonlypkg(kmod)'] }), pkg('kmod-x', '0', 'x86_64', { provides: ['installonlypkg(kmod)'] })]);
     limited.setInstalled('@System');
-    limited.addPackages('updates', [pkg('kernel', '6.2', 'x86_64')]);
+    limited.addPackages('updates', [pkg('kernel', '6.2', 'x86_64'), pkg('kmod-x', '2', 'x86_64', { provides: ['installonlypkg(kmod)'] })]);
     const res = limited.solve([{ op: 'update-all' }]);
     assert.ok(res.ok);
-    assert.deepEqual(res.transaction.install.map((p) => p.nevra), ['kernel-6.2-1.x86_64']);
-    assert.deepEqual(res.transaction.erase.map((p) => p.nevra), ['kernel-6.0-1.x86_64'], 'the oldest goes beyond the limit');
+    assert.deepEqual(res.transaction.install.map((p) => p.nevra), ['kernel-6.2-1.x86_64', 'kmod-x-2-1.x86_64']);
+    assert.deepEqual(res.transaction.erase.map((p) => p.nevra), ['kernel-6.0-1.x86_64', 'kmod-x-0-1.x86_64'], 'the oldest go beyond the limit');
   } finally {
     limited.free();
   }

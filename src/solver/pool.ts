@@ -18,9 +18,13 @@ export class SolverError extends FedostreeError {
   }
 }
 
-/** dnf's solver defaults (libdnf goal). */
+/**
+ * dnf's solver defaults: vendor changes allowed (allow_vendor_change=True), packages gone from the
+ * repos are kept on distupgrade, "best" never changes arch, package splits via Obsoletes.
+ */
 const DNF_SOLVER_FLAGS: Readonly<Record<string, boolean>> = {
   allowvendorchange: true,
+  keeporphans: true,
   bestobeypolicy: true,
   yumobsoletes: true,
 };
@@ -91,8 +95,9 @@ export class Pool {
   }
 
   /**
-   * A pool for `arch` (e.g. "x86_64"; "unset" for no arch policy). `installonly` names may have
-   * several versions installed side by side (kernel); with `installonlyLimit` (> 0) the oldest installed
+   * A pool for `arch` (e.g. "x86_64"; "unset" for no arch policy). Packages providing an `installonly`
+   * capability (kernel, installonlypkg(kernel)) may have
+   * several versions installed side by side; with `installonlyLimit` (> 0) the oldest installed
    * versions beyond the limit are erased, like dnf's installonly_limit. `poolFlags` override dnf's pool defaults.
    */
   static create(opts: { arch: string; installonly?: string[]; installonlyLimit?: number; poolFlags?: Record<string, boolean> }): Pool {
@@ -351,7 +356,9 @@ export class Pool {
     if (!res.ok || this.#installonlyLimit <= 0 || this.#installed === undefined) return res;
     // installonly limit: erase the oldest installed versions beyond the limit and solve again
     const extra: Job[] = [];
-    for (const name of this.#installonly) {
+    const names = new Set<string>();
+    for (const cap of this.#installonly) for (const id of this.#pool.whatProvides(cap)) names.add(this.#row(id).name);
+    for (const name of [...names].sort()) {
       const erased = new Set(res.transaction.erase.map((p) => p.nevra));
       const kept = this.#packageRows().filter((r) => r.repo === this.#installed && r.name === name)
         .filter((r) => !erased.has(this.#pkg(r.id).nevra))
@@ -374,7 +381,7 @@ export class Pool {
     const early: Problem[] = [];
     const solveExcluded = new Set<number>();
     for (const name of this.#installonly) {
-      nativeJobs.push({ how: 'multiversion', select: 'name', dep: name });
+      nativeJobs.push({ how: 'multiversion', select: 'provides', dep: name });
       jobText.push(`allow several versions of ${name}`);
     }
     for (const job of jobs) {
