@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { chmod, chown, link, lstat, lutimes, mkdir, open, readFile, realpath, rename, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, openSync, renameSync, symlinkSync, unlinkSync, writevSync } from 'node:fs';
+import { chmod, chown, mkdir, open, readFile, realpath, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, withContext } from '../util/errors.ts';
-import { Limiter } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { isDir, isLink, isReg, type RpmFile } from './files.ts';
 import { openPackage, type RpmPackage } from './package.ts';
@@ -77,10 +76,6 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
   const groups = opts.owners ? await idMap(opts.passwdRoot ?? '/', 'group') : undefined;
   const knownDirs = new Set<string>(['']);
   const dirs: RpmFile[] = [];
-  const written = new Map<string, Promise<void>>();
-  const limiter = new Limiter(16);
-  const pending: Promise<void>[] = [];
-  let firstError: Error | undefined;
   let files = 0;
   let bytes = 0;
 
@@ -88,32 +83,65 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
   const abs = (r: string): string => (r ? join(root, r) : root);
 
   /** Make every parent of `r` a real directory, refusing symlinks and non-directories. */
-  const ensureParents = async (r: string): Promise<void> => {
+  const ensureParents = (r: string): void => {
+    const k = r.lastIndexOf('/');
+    if (k < 0 || knownDirs.has(r.slice(0, k))) return;
     const parts = r.split('/');
     let cur = '';
     for (let i = 0; i < parts.length - 1; i++) {
       cur = cur ? `${cur}/${parts[i]}` : parts[i];
       if (knownDirs.has(cur)) continue;
-      const st = await lstat(abs(cur)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined;
-        throw e;
-      });
-      if (!st) await mkdir(abs(cur), { mode: 0o755 });
+      const st = lstatSync(abs(cur), { throwIfNoEntry: false });
+      if (!st) mkdirSync(abs(cur), { mode: 0o755 });
       else if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to write /${r} through symlink /${cur}`, { path: `/${r}` });
       else if (!st.isDirectory()) throw new UnsafePathError(`cannot create /${r}: /${cur} is not a directory`, { path: `/${r}` });
       knownDirs.add(cur);
     }
   };
-  /** The final component must not be a directory when we put a non-directory there. */
-  const checkTarget = async (r: string, f: RpmFile): Promise<void> => {
-    const st = await lstat(abs(r)).catch(() => undefined);
-    if (!st) return;
-    if (isDir(f.mode)) {
-      if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: `/${r}` });
-      if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: `/${r}` });
-    } else if (st.isDirectory()) {
-      throw new UnsafePathError(`cannot replace directory /${r} with a file`, { path: `/${r}` });
+  /** Rename into place; a directory in the way is an error (rename never follows a final symlink). */
+  const place = (tmp: string, r: string): void => {
+    try {
+      renameSync(tmp, abs(r));
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone
+      }
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EISDIR' || e.code === 'ENOTEMPTY' || e.code === 'EEXIST') throw new UnsafePathError(`cannot replace directory /${r} with a file`, { path: `/${r}` });
+      throw err;
     }
+  };
+  /** Small files: written synchronously (a few syscalls, no thread-pool round trips), temp + rename. */
+  const writeSmall = (r: string, f: RpmFile, chunks: Buffer[]): void => {
+    const tmp = tmpName(r);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let ok = false;
+    try {
+      let n = 0;
+      const total = chunks.reduce((a, c) => a + c.length, 0);
+      while (n < total) {
+        let skip = n;
+        const rest: Buffer[] = [];
+        for (const c of chunks) {
+          if (skip >= c.length) skip -= c.length;
+          else {
+            rest.push(skip ? c.subarray(skip) : c);
+            skip = 0;
+          }
+        }
+        n += writevSync(fd, rest);
+      }
+      if (users && groups) fchownSync(fd, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
+      fchmodSync(fd, f.mode & 0o7777);
+      futimesSync(fd, f.mtime, f.mtime);
+      ok = true;
+    } finally {
+      closeSync(fd);
+      if (!ok) unlinkSync(tmp);
+    }
+    place(tmp, r);
   };
   const finishFile = async (target: string, f: RpmFile, fh: FileHandle | undefined): Promise<void> => {
     if (users && groups) {
@@ -137,6 +165,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
     let ok = false;
     try {
       let pos = 0;
+      let holes = false;
       let queued: Buffer[] = [];
       let queuedLen = 0;
       const flush = async (): Promise<void> => {
@@ -163,6 +192,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
           if (part.length === ZERO_BLOCK && isZero(part)) {
             await flush();
             pos += part.length;
+            holes = true;
           } else {
             queued.push(part);
             queuedLen += part.length;
@@ -172,7 +202,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       }
       await flush();
       if (pos !== f.size) throw new FormatError(`${pkg.what}: ${f.path}: wrote ${pos} bytes, header says ${f.size}`);
-      await fh.truncate(f.size);
+      if (holes) await fh.truncate(f.size);
       await finishFile(tmp, f, fh);
       if (opts.fsync) await fh.sync();
       ok = true;
@@ -180,60 +210,49 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       await fh.close();
       if (!ok) await unlink(tmp).catch(() => undefined);
     }
-    await rename(tmp, abs(r));
-  };
-
-  const background = (p: Promise<void>): Promise<void> => {
-    const q = p.catch((err: unknown) => {
-      firstError ??= err instanceof Error ? err : new Error(String(err));
-    });
-    pending.push(q);
-    return q;
+    place(tmp, r);
   };
 
   for await (const e of readPayload(pkg)) {
-    if (firstError) throw firstError;
     const f = e.file;
     if (f.path === '/') continue;
     const r = rel(f.path);
-    await ensureParents(r);
-    await checkTarget(r, f);
+    ensureParents(r);
     files++;
     opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
     if (isDir(f.mode)) {
-      await mkdir(abs(r), { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
+      try {
+        mkdirSync(abs(r), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const st = lstatSync(abs(r));
+        if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
+        if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
+      }
       knownDirs.add(r);
       dirs.push(f);
     } else if (isLink(f.mode)) {
       const tmp = tmpName(r);
-      await symlink(f.linkTo, tmp);
-      if (users && groups) await chown(tmp, users.get(f.user) ?? 0, groups.get(f.group) ?? 0).catch(() => undefined);
-      await lutimes(tmp, f.mtime, f.mtime);
-      await rename(tmp, abs(r));
+      symlinkSync(f.linkTo, tmp);
+      if (users && groups) lchownSync(tmp, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
+      lutimesSync(tmp, f.mtime, f.mtime);
+      place(tmp, r);
     } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
-      await written.get(e.hardlinkOf);
       const tmp = tmpName(r);
-      await link(abs(rel(e.hardlinkOf)), tmp);
-      await rename(tmp, abs(r));
+      linkSync(abs(rel(e.hardlinkOf)), tmp);
+      place(tmp, r);
     } else if (isReg(f.mode)) {
       bytes += f.size;
       if (f.size <= SMALL) {
         const chunks: Buffer[] = [];
         for await (const c of e.content) chunks.push(c as Buffer);
-        const p = limiter.run(() => writeRegular(r, f, chunks));
-        written.set(f.path, background(p));
+        writeSmall(r, f, chunks);
       } else {
-        await Promise.all(pending);
         await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
-        written.set(f.path, Promise.resolve());
       }
     }
     // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
   }
-  await Promise.all(pending);
-  if (firstError) throw firstError;
   // Directory modes and times last, deepest first, so writes inside them were not blocked.
   for (const d of dirs.sort((a, b) => b.path.length - a.path.length)) {
     const target = abs(rel(d.path));

@@ -1,0 +1,78 @@
+/**
+ * Payload extraction throughput: `fedostree` extract vs `rpm2cpio FILE | cpio -idm` on the same
+ * packages (~75 MB of real files from /usr, packed with zstd, xz and gzip), in the same run.
+ * Prints MB/s of uncompressed payload and the ratio (>1 = fedostree faster). Not a test.
+ *
+ *   npx node bench/rpm-extract.ts [--runs N]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildSpecs } from '../test/helpers/rpmbuild.ts';
+import { extract, openPackage, packageInfo, readPayload } from '../src/rpm/index.ts';
+
+const run = promisify(execFile);
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
+const SOURCES = ['/usr/lib/python3.11', '/usr/share/perl'];
+
+const work = await mkdtemp(join(tmpdir(), 'fedostree-bench-rpm-'));
+try {
+  const specs: string[] = [];
+  for (const [comp, macro] of [
+    ['zstd', 'w19.zstdio'],
+    ['xz', 'w2.xzdio'],
+    ['gzip', 'w9.gzdio'],
+  ]) {
+    const spec = join(work, `bench-${comp}.spec`);
+    await writeFile(
+      spec,
+      `Name: bench-${comp}\nVersion: 1\nRelease: 1\nSummary: bench\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no\n%define _binary_payload ${macro}\n` +
+        `%description\nbench\n%install\nmkdir -p %{buildroot}/opt/bench\n` +
+        SOURCES.map((s) => `cp -a ${s} %{buildroot}/opt/bench/\n`).join('') +
+        `%files\n/opt/bench\n`,
+    );
+    specs.push(spec);
+  }
+  process.stderr.write('building packages with rpmbuild…\n');
+  const rpms = await buildSpecs(specs, { topdir: join(work, 'top') });
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t = process.hrtime.bigint();
+    await fn();
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  console.log(`runs per measurement: ${runs} (median)`);
+  console.log('package          payload MB  files   fedostree MB/s   rpm2cpio|cpio MB/s   ratio   stream-only MB/s');
+  for (const rpm of rpms) {
+    const pkg = await openPackage(rpm);
+    const info = packageInfo(pkg);
+    const mb = (info.archiveSize ?? 0) / 1e6;
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    const stream: number[] = [];
+    let files = 0;
+    for (let i = 0; i < runs; i++) {
+      const a = join(work, `ours-${i}`);
+      const b = join(work, `cpio-${i}`);
+      ours.push(await time(async () => (files = (await extract(rpm, a)).files)));
+      await run('mkdir', ['-p', b]);
+      theirs.push(await time(() => run('sh', ['-c', 'rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet)', 'sh', rpm, b])));
+      stream.push(
+        await time(async () => {
+          for await (const e of readPayload(rpm)) e.content.resume();
+        }),
+      );
+      await rm(a, { recursive: true, force: true });
+      await rm(b, { recursive: true, force: true });
+    }
+    const o = median(ours);
+    const t = median(theirs);
+    console.log(
+      `${info.payloadCompressor.padEnd(16)} ${mb.toFixed(1).padStart(10)} ${String(files).padStart(6)} ${(mb / o).toFixed(1).padStart(16)} ${(mb / t).toFixed(1).padStart(20)} ${(t / o).toFixed(2).padStart(7)} ${(mb / median(stream)).toFixed(1).padStart(18)}`,
+    );
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
