@@ -254,6 +254,20 @@ void test('installed headers from an existing rpmdb are kept as they are, next t
   assert.equal((await rpmq(['--dbpath', layered, '-qf', '--qf', '%{NAME}', '/usr/bin/fx-deps-tool'])).trim(), 'fx-deps');
 });
 
+void test('the real rpm can change our rpmdb: erase (index rows found and removed), rebuilddb', async () => {
+  const dir = join(work, 'rw');
+  await writeRpmdb(dir, await inputs([rpms.get('fx-files')!, rpms.get('fx-empty')!, rpms.get('fx-deps')!]), { installTime: INSTALL_TIME });
+  await run('rpm', ['--dbpath', dir, '-e', '--justdb', '--nodeps', '--noscripts', 'fx-files'], { env: ENV });
+  assert.deepEqual((await rpmq(['--dbpath', dir, '-qa', '--qf', '%{NAME}\\n'])).trim().split('\n').sort(), ['fx-deps', 'fx-empty']);
+  await assert.rejects(rpmq(['--dbpath', dir, '-qf', '/usr/bin/fx-hello']), (err: { stdout?: string; stderr?: string }) =>
+    // rpm looks the path up in Basenames first; with no owner it falls back to the (absent) host file
+    /not owned by any package|No such file/.test(`${err.stdout ?? ''}${err.stderr ?? ''}`),
+  );
+  await run('rpmdb', ['--dbpath', dir, '--rebuilddb'], { env: ENV });
+  assert.deepEqual((await readRpmdb(dir)).map((p) => p.name).sort(), ['fx-deps', 'fx-empty']);
+  assert.equal((await rpmq(['--dbpath', dir, '-q', '--whatrequires', 'fx-files', '--qf', '%{NAME}\\n'])).trim().split('\n').sort().join(' '), 'fx-deps fx-empty');
+});
+
 void test('our reader lists an rpmdb written by the real rpm', async () => {
   const realDb = await realInstall(join(work, 'real-root-2'), [rpms.get('fx-files')!, rpms.get('fx-deps')!]);
   const pkgs = await readRpmdb(realDb);
