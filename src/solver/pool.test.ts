@@ -215,3 +215,56 @@ void test('bad input becomes a FedostreeError naming what is wrong', () => {
   }
   assert.throws(() => pool.solve([]), /freed/);
 });
+
+void test('hostile dependency strings and specs never crash the binding', () => {
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const alphabet = ['(', ')', ' ', 'a', 'b', '>=', '<', '=', 'or', 'and', 'if', 'else', 'with', '1.0', '-', ':', '/', '\u0000', 'é', '*', '[', '~', '^'];
+  const pool = Pool.create({ arch: 'x86_64' });
+  try {
+    for (let i = 0; i < 500; i++) {
+      const dep = Array.from({ length: 1 + Math.floor(rand() * 12) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(rand() < 0.5 ? ' ' : '');
+      try {
+        pool.addPackages(`r${i}`, [pkg('x', '1', 'noarch', { requires: [dep], provides: [dep], conflicts: [dep] })]);
+      } catch (err) {
+        assert.ok(err instanceof FormatError, `${JSON.stringify(dep)}: ${String(err)}`);
+      }
+      for (const spec of [dep, `${dep}*`]) {
+        try {
+          pool.solve([{ op: 'install', spec }, { op: 'erase', spec, weak: true }]);
+          pool.whatProvides(dep);
+        } catch (err) {
+          assert.ok(err instanceof Error && 'code' in err, `${JSON.stringify(spec)}: ${String(err)}`);
+        }
+      }
+    }
+  } finally {
+    pool.free();
+  }
+});
+
+void test('distupgrade, verify, favor and disfavor requests', () => {
+  const pool = Pool.create({ arch: 'x86_64' });
+  try {
+    pool.addPackages('@System', [pkg('a', '2', 'noarch'), pkg('b', '1', 'noarch', { requires: ['missing'] })]);
+    pool.setInstalled('@System');
+    pool.addPackages('repo', [pkg('a', '1', 'noarch'), pkg('app', '1', 'noarch', { requires: ['impl'] }),
+      pkg('impl-x', '1', 'noarch', { provides: ['impl'] }), pkg('impl-y', '1', 'noarch', { provides: ['impl'] })]);
+    const dup = pool.solve([{ op: 'distupgrade' }]);
+    assert.ok(dup.ok);
+    assert.deepEqual(dup.transaction.downgrade.map(([o, n]) => `${o.nevra}->${n.nevra}`), ['a-2-1.noarch->a-1-1.noarch'], 'distupgrade follows the repos, downgrades included');
+    assert.deepEqual(dup.transaction.erase, [], 'dnf keeps packages that are gone from the repos');
+    const verify = pool.solve([{ op: 'verify' }]);
+    assert.equal(verify.ok, false, 'b has a broken dependency');
+    const pick = (job: 'favor' | 'disfavor', spec: string): string[] => {
+      const res = pool.solve([{ op: job, spec }, { op: 'install', spec: 'app' }]);
+      assert.ok(res.ok);
+      return res.transaction.install.map((p) => p.name);
+    };
+    assert.deepEqual(pick('favor', 'impl-y'), ['app', 'impl-y']);
+    assert.deepEqual(pick('disfavor', 'impl-x'), ['app', 'impl-y']);
+    assert.deepEqual(pick('favor', 'impl-x'), ['app', 'impl-x']);
+  } finally {
+    pool.free();
+  }
+});
