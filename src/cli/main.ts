@@ -22,6 +22,9 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./rpm-md.ts'),
   () => import('./resolve.ts'),
   () => import('./rpm.ts'),
+  () => import('./serve.ts'),
+  () => import('./remote.ts'),
+  () => import('./pull.ts'),
 ];
 for (const load of registrations) (await load()).register(program);
 

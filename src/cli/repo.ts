@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { action, collect, intOption, printJson } from './_action.ts';
+import { registerRepoDelivery } from './repo-delivery.ts';
 import { UsageError, FedostreeError } from '../util/errors.ts';
 import {
   OstreeRepo, REPO_MODES, MutableTree, writeDirectoryToMtree, commitTree, mtreeFromRev, checkout, fsck, prune,
@@ -56,6 +57,7 @@ function commitJson(checksum: string, c: Commit): Record<string, unknown> {
 
 export function register(program: Command): void {
   const repo = program.command('repo').description('OSTree repository operations (ostree-compatible options)');
+  registerRepoDelivery(repo);
   const withRepo = (cmd: Command): Command => cmd.option('--repo <path>', 'repository path (default: $OSTREE_REPO)').option('--json', 'machine-readable output');
 
   withRepo(repo.command('init').description('create a repository'))

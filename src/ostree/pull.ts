@@ -162,7 +162,7 @@ class Puller {
   fetched = 0;
   present = 0;
   private readonly inFlight = new Map<string, Promise<void>>();
-  private firstError: unknown = null;
+  private firstError: Error | null = null;
   private readonly pending: Array<Promise<void>> = [];
   private total = 0;
 
@@ -183,13 +183,13 @@ class Puller {
     if (this.firstError) return;
     this.total++;
     this.pending.push(this.limiter.run(fn).catch((err: unknown) => {
-      this.firstError ??= err;
+      this.firstError ??= err instanceof Error ? err : new Error(String(err));
     }));
   }
 
   async drain(): Promise<void> {
     while (this.pending.length) await Promise.all(this.pending.splice(0));
-    if (this.firstError) throw this.firstError instanceof Error ? this.firstError : new Error(String(this.firstError));
+    if (this.firstError) throw this.firstError;
   }
 
   async fetchMetadata(type: ObjectType, checksum: string, optional = false): Promise<Buffer | null> {
