@@ -28,21 +28,22 @@ const CARET = 0x5e;
  */
 export function rpmvercmp(a: string, b: string): Cmp {
   if (a === b) return 0;
-  // Work on UTF-8 bytes (non-ASCII bytes are separators, as in rpm), up to a NUL like C strings.
-  const x = cstr(a);
-  const y = cstr(b);
+  // Like C strings, stop at a NUL. Non-ASCII characters are separators, as their UTF-8 bytes are
+  // in rpm, so working on UTF-16 code units gives the same answers without encoding.
+  const za = a.indexOf('\0');
+  const zb = b.indexOf('\0');
+  const x = za < 0 ? a : a.slice(0, za);
+  const y = zb < 0 ? b : b.slice(0, zb);
   const nx = x.length;
   const ny = y.length;
   let i = 0;
   let j = 0;
-  const at = (buf: Buffer, k: number, n: number): number => (k < n ? buf[k] : 0);
-  const isSep = (c: number): boolean => c !== 0 && !isDigit(c) && !isAlpha(c) && c !== TILDE && c !== CARET;
 
   while (i < nx || j < ny) {
-    while (i < nx && isSep(x[i])) i++;
-    while (j < ny && isSep(y[j])) j++;
-    const ci = at(x, i, nx);
-    const cj = at(y, j, ny);
+    while (i < nx && isSep(x.charCodeAt(i))) i++;
+    while (j < ny && isSep(y.charCodeAt(j))) j++;
+    const ci = i < nx ? x.charCodeAt(i) : 0;
+    const cj = j < ny ? y.charCodeAt(j) : 0;
 
     if (ci === TILDE || cj === TILDE) {
       if (ci !== TILDE) return 1;
@@ -65,23 +66,34 @@ export function rpmvercmp(a: string, b: string): Cmp {
     let ei = i;
     let ej = j;
     const numeric = isDigit(ci);
-    const cls = numeric ? isDigit : isAlpha;
-    while (ei < nx && cls(x[ei])) ei++;
-    while (ej < ny && cls(y[ej])) ej++;
+    if (numeric) {
+      while (ei < nx && isDigit(x.charCodeAt(ei))) ei++;
+      while (ej < ny && isDigit(y.charCodeAt(ej))) ej++;
+    } else {
+      while (ei < nx && isAlpha(x.charCodeAt(ei))) ei++;
+      while (ej < ny && isAlpha(y.charCodeAt(ej))) ej++;
+    }
     if (ej === j) return numeric ? 1 : -1;
 
     let si = i;
     let sj = j;
     if (numeric) {
-      while (si < ei && x[si] === 0x30) si++;
-      while (sj < ej && y[sj] === 0x30) sj++;
+      while (si < ei && x.charCodeAt(si) === 0x30) si++;
+      while (sj < ej && y.charCodeAt(sj) === 0x30) sj++;
       const li = ei - si;
       const lj = ej - sj;
       if (li > lj) return 1;
       if (lj > li) return -1;
     }
-    const c = Buffer.compare(x.subarray(si, ei), y.subarray(sj, ej));
-    if (c !== 0) return c < 0 ? -1 : 1;
+    // bytewise comparison of the two segments (ASCII letters or digits only)
+    const la = ei - si;
+    const lb = ej - sj;
+    const n = la < lb ? la : lb;
+    for (let k = 0; k < n; k++) {
+      const d = x.charCodeAt(si + k) - y.charCodeAt(sj + k);
+      if (d !== 0) return d < 0 ? -1 : 1;
+    }
+    if (la !== lb) return la < lb ? -1 : 1;
     i = ei;
     j = ej;
   }
@@ -89,10 +101,8 @@ export function rpmvercmp(a: string, b: string): Cmp {
   return i >= nx ? -1 : 1;
 }
 
-function cstr(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  const z = b.indexOf(0);
-  return z < 0 ? b : b.subarray(0, z);
+function isSep(c: number): boolean {
+  return !isDigit(c) && !isAlpha(c) && c !== TILDE && c !== CARET;
 }
 
 /** An [epoch:]version[-release] triple. `epoch` undefined means "not given". */
