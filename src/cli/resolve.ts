@@ -43,7 +43,7 @@ export function register(program: Command): void {
     action(async (specs: string[], o: ResolveOptions) => {
       const t0 = performance.now();
       // Loaded here, not at startup, so other commands do not pay for them.
-      const [{ loadRepoSet }, { addReposToPool, INSTALLED_REPO, resolveRequest, transactionJson, transactionLines }, { Pool }] = await Promise.all([
+      const [{ loadRepoSet }, { addReposToPool, INSTALLED_REPO, obsoletesIndex, resolveRequest, transactionJson, transactionLines }, { Pool }] = await Promise.all([
         import('../rpm/rpmmd/reposet.ts'),
         import('../rpm/rpmmd/resolve.ts'),
         import('../solver/index.ts'),
@@ -66,18 +66,22 @@ export function register(program: Command): void {
         }
         const installedMs = performance.now() - tInst;
         const load = await addReposToPool(pool, set.repos);
+        const tObs = performance.now();
+        const obsoletes = await obsoletesIndex(set.repos);
+        const obsMs = performance.now() - tObs;
         const report = resolveRequest(pool, specs, set.comps, {
           best: o.best,
           allowErasing: o.allowerasing,
           noWeakDeps: o.weakDeps === false,
           withOptional: o.withOptional,
           installedNames,
+          obsoletes,
         });
         for (const m of report.missingGroupPackages) process.stderr.write(`warning: no match for group package "${m}"\n`);
         if (o.timing) {
           const t = (ms: number): string => `${ms.toFixed(0)} ms`;
           process.stderr.write(
-            `timing: start ${t(t0)} (process start to command), modules ${t(tMods - t0)}, metadata ${t(tMeta - tMods)}, installed set ${t(installedMs)}, pool load ${t(load.loadMs)} (${load.fromSolvCache}/${set.repos.length} from solv cache), solve ${t(report.solveMs)}\n`,
+            `timing: start ${t(t0)} (process start to command), modules ${t(tMods - t0)}, metadata ${t(tMeta - tMods)}, installed set ${t(installedMs)}, pool load ${t(load.loadMs)} (${load.fromSolvCache}/${set.repos.length} from solv cache), obsoletes index ${t(obsMs)}, solve ${t(report.solveMs)}\n`,
           );
         }
         const out = report.outcome;

@@ -132,11 +132,9 @@ const CASES: Case[] = [
   { name: 'versioned dependency across epochs', args: ['needs-epoch'] },
   { name: 'virtual provide chosen between two providers', args: ['web-app'] },
   { name: 'install by provide name', args: ['webserver'] },
-  {
-    name: 'name that is obsoleted by a package in another repo',
-    args: ['oldtool'],
-    todo: 'dnf installs the obsoleting package (newtool) for a name request; the solver layer does not add obsoleters to name jobs yet',
-  },
+  { name: 'name that is obsoleted by a package in another repo', args: ['oldtool'] },
+  { name: 'group member obsoleted by a package in another repo, with --best', args: ['@legacy'], best: true },
+  { name: 'installed: a name whose installed package is obsoleted by an available one', root: 'sys', args: ['oldtool'] },
   { name: 'conflicting requests are unsolvable', args: ['confl-a', 'confl-b'], fails: true },
   { name: 'missing dependency is unsolvable', args: ['needs-broken'], fails: true },
   { name: 'versioned requirement picks the newer repo', args: ['needs-new-bash'] },
@@ -190,7 +188,7 @@ void describe('resolve matches dnf on createrepo_c repositories', { concurrency:
     assert.match(unknown.stderr, /^error: no solution for the request:\n {2}problem 1: package bashh does not exist/);
     const group = await cli([...base, '@nope']);
     assert.equal(group.code, 1);
-    assert.equal(group.stderr, "error: group 'nope' is not defined by any enabled repository (known groups: core, desktop, editors)\n");
+    assert.equal(group.stderr, "error: group 'nope' is not defined by any enabled repository (known groups: core, desktop, editors, legacy)\n");
     const json = await cli([...base, '--json', 'confl-a', 'confl-b']);
     assert.equal(json.code, 1);
     const problems = (JSON.parse(json.stdout) as { problems: Array<{ summary: string }> }).problems;

@@ -87,7 +87,52 @@ function parsePackage(xml: string, what: string): PrimaryPackage | undefined {
  * Stream the packages of a primary.xml[.gz|.zst|.xz] file without holding the document in memory.
  * Only the listing and download fields are extracted; dependency data is left to the solver.
  */
-export async function* scanPrimary(path: string, what: string): AsyncGenerator<PrimaryPackage> {
+export function scanPrimary(path: string, what: string): AsyncGenerator<PrimaryPackage> {
+  return scanPackages(path, what, parsePackage);
+}
+
+/** One `<rpm:entry>` of a dependency list. */
+export interface DepEntry {
+  name: string;
+  /** LT, LE, EQ, GE, GT; absent when unversioned. */
+  flags?: string;
+  epoch?: string;
+  ver?: string;
+  rel?: string;
+}
+
+/** A package that obsoletes others. */
+export interface ObsoletingPackage {
+  name: string;
+  nevra: string;
+  obsoletes: DepEntry[];
+}
+
+const OBSOLETES_RE = /<rpm:obsoletes>([\s\S]*?)<\/rpm:obsoletes>/;
+const ENTRY_RE = /<rpm:entry\s([^>]*)\/?>/g;
+const ATTR_RE = /(\w+)="([^"]*)"/g;
+
+function parseObsoleting(xml: string, what: string): ObsoletingPackage | undefined {
+  const block = OBSOLETES_RE.exec(xml);
+  if (!block) return undefined;
+  const p = parsePackage(xml, what);
+  if (!p) return undefined;
+  const obsoletes: DepEntry[] = [];
+  for (const m of block[1].matchAll(ENTRY_RE)) {
+    const a: Record<string, string> = {};
+    for (const am of m[1].matchAll(ATTR_RE)) a[am[1]] = decodeEntities(am[2], what);
+    if (!a.name) continue;
+    obsoletes.push({ name: a.name, flags: a.flags, epoch: a.epoch, ver: a.ver, rel: a.rel });
+  }
+  return { name: p.name, nevra: p.nevra, obsoletes };
+}
+
+/** Stream the packages of a primary file that carry Obsoletes, with those entries. */
+export function scanObsoletes(path: string, what: string): AsyncGenerator<ObsoletingPackage> {
+  return scanPackages(path, what, parseObsoleting);
+}
+
+async function* scanPackages<T>(path: string, what: string, parse: (xml: string, what: string) => T | undefined): AsyncGenerator<T> {
   const stream = openDecompressed(path);
   let buf = '';
   try {
@@ -107,7 +152,7 @@ export async function* scanPrimary(path: string, what: string): AsyncGenerator<P
           if (buf.length - start > MAX_PACKAGE_XML) throw new FormatError(`${what}: a package entry exceeds ${MAX_PACKAGE_XML} bytes`);
           break;
         }
-        const pkg = parsePackage(buf.slice(start, end), what);
+        const pkg = parse(buf.slice(start, end), what);
         pos = end + 10;
         if (pkg) yield pkg;
       }

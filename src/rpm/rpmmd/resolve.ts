@@ -1,6 +1,9 @@
-import { stat, unlink } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic.ts';
 import { NotFoundError } from '../../util/errors.ts';
+import { compareEVR } from '../version.ts';
+import { scanObsoletes, type DepEntry } from './primary.ts';
 import { expandRequest, type Comps } from './comps.ts';
 import type { LoadedRepo } from './repo.ts';
 
@@ -59,6 +62,9 @@ export interface SolveFlagsLike {
   noWeakDeps?: boolean;
 }
 
+/** An install job: a spec, or one package out of a set ("name-evr.arch@repo" keys). */
+export type ResolveJob = { op: 'install'; spec: string; weak?: boolean } | { op: 'install'; select: { oneOf: string[] }; flags?: Array<'forcebest'> };
+
 /** The solver pool operations this module needs. */
 export interface PoolLike {
   addRpmmdRepo(src: { id: string; primary: string; filelists?: string; priority?: number; cost?: number; excludeNames?: string[] }): void;
@@ -66,7 +72,7 @@ export interface PoolLike {
   writeSolv(repoId: string, path: string): void;
   addPackages(repoId: string, pkgs: InstalledPackage[]): void;
   setInstalled(repoId: string): void;
-  solve(jobs: Array<{ op: 'install'; spec: string; weak?: boolean }>, flags?: SolveFlagsLike): ResolveOutcome;
+  solve(jobs: ResolveJob[], flags?: SolveFlagsLike): ResolveOutcome;
   whatProvides(dep: string): ResolvedPackage[];
 }
 
@@ -114,6 +120,53 @@ export async function addReposToPool(pool: PoolLike, repos: LoadedRepo[], opts: 
   return { loadMs: performance.now() - t0, fromSolvCache };
 }
 
+/** Who obsoletes a package name: pool keys ("name-evr.arch@repo") with the obsoletes range. */
+export type ObsoletesIndex = Record<string, Array<{ by: string; byName: string; dep: DepEntry }>>;
+
+function globToRe(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/**
+ * Index the Obsoletes of every repository by obsoleted name. Built once per repomd revision and
+ * cached beside the metadata (`obsoletes.json`), so a warm resolve only reads a small JSON file.
+ */
+export async function obsoletesIndex(repos: LoadedRepo[]): Promise<ObsoletesIndex> {
+  const index: ObsoletesIndex = Object.create(null) as ObsoletesIndex;
+  for (const r of repos) {
+    const cache = join(r.dir, 'obsoletes.json');
+    let entries: Array<{ nevra: string; name: string; obsoletes: DepEntry[] }> | undefined;
+    try {
+      entries = JSON.parse(await readFile(cache, 'utf8')) as typeof entries;
+    } catch {
+      entries = [];
+      for await (const p of scanObsoletes(r.primary, `repo ${r.config.id}: ${r.primary}`)) entries.push({ nevra: p.nevra, name: p.name, obsoletes: p.obsoletes });
+      await writeFileAtomic(cache, JSON.stringify(entries), { noSync: true }).catch(() => undefined);
+    }
+    const excluded = r.config.excludepkgs.map(globToRe);
+    const included = r.config.includepkgs.map(globToRe);
+    for (const e of entries ?? []) {
+      if (excluded.some((re) => re.test(e.name)) || (included.length > 0 && !included.some((re) => re.test(e.name)))) continue;
+      for (const dep of e.obsoletes) (index[dep.name] ??= []).push({ by: `${e.nevra}@${r.config.id}`, byName: e.name, dep });
+    }
+  }
+  return index;
+}
+
+/** Does package `p` fall in the obsoletes range `dep`? */
+function obsoletesMatch(dep: DepEntry, p: ResolvedPackage): boolean {
+  if (!dep.flags) return true;
+  const c = compareEVR({ epoch: p.epoch, version: p.version, release: p.release }, { epoch: dep.epoch ?? '0', version: dep.ver ?? '', release: dep.rel });
+  switch (dep.flags) {
+    case 'LT': return c < 0;
+    case 'LE': return c <= 0;
+    case 'EQ': return c === 0;
+    case 'GE': return c >= 0;
+    case 'GT': return c > 0;
+    default: return false;
+  }
+}
+
 export interface ResolveRequestOptions {
   best?: boolean;
   allowErasing?: boolean;
@@ -122,6 +175,11 @@ export interface ResolveRequestOptions {
   withOptional?: boolean;
   /** Names already installed (for conditional group members). */
   installedNames?: Iterable<string>;
+  /**
+   * Obsoletes by name: with it, a plain name request may also be satisfied by a package that
+   * obsoletes it (the package manager's obsoletes=True), e.g. `oldtool` installs `newtool`.
+   */
+  obsoletes?: ObsoletesIndex;
 }
 
 export interface ResolveReport {
@@ -151,6 +209,14 @@ export function resolveRequest(pool: PoolLike, args: string[], comps: Comps, opt
   }
   const flags = { best: opts.best, allowErasing: opts.allowErasing, noWeakDeps: opts.noWeakDeps };
   const installed = new Set(opts.installedNames ?? []);
+  const jobFor = (spec: string): ResolveJob => {
+    const obs = opts.obsoletes?.[spec];
+    if (!obs || !/^[A-Za-z0-9_.+-]+$/.test(spec)) return { op: 'install', spec };
+    const cands = pool.whatProvides(spec).filter((p) => p.name === spec);
+    const by = [...new Set(obs.filter((o) => o.byName !== spec && cands.some((c) => obsoletesMatch(o.dep, c))).map((o) => o.by))];
+    if (cands.length === 0 || by.length === 0) return { op: 'install', spec };
+    return { op: 'install', select: { oneOf: [...cands.map((c) => `${c.nevra}@${c.repo}`), ...by] }, flags: opts.best ? ['forcebest'] : [] };
+  };
   const pending = req.conditionals.filter((c) => exists(c.name));
   let outcome: ResolveOutcome;
   for (let round = 0; ; round++) {
@@ -158,7 +224,7 @@ export function resolveRequest(pool: PoolLike, args: string[], comps: Comps, opt
       outcome = { ok: true, transaction: { install: [], upgrade: [], downgrade: [], erase: [], reinstall: [], obsoleted: [] } };
     } else {
       if (specs.length === 0) throw new NotFoundError('nothing to resolve: no packages or groups given');
-      outcome = pool.solve(specs.map((spec) => ({ op: 'install' as const, spec })), flags);
+      outcome = pool.solve(specs.map((spec) => jobFor(spec)), flags);
     }
     if (!outcome.ok || pending.length === 0 || round > 16) break;
     const t = outcome.transaction;
