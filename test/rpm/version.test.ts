@@ -54,7 +54,7 @@ function randomVersions(n: number, evr = false): Array<[string, string]> {
     seed ^= seed << 5;
     return (seed >>> 0) % k;
   };
-  const atoms = ['0', '00', '1', '01', '2', '10', '9', '999', '1000', 'a', 'b', 'z', 'A', 'Z', 'rc', 'pre', 'git', 'fc', '.', '.', '.', '_', '+', '~', '^', '~~', '^^', ''];
+  const atoms = ['0', '00', '1', '01', '2', '10', '9', '999', '1000', 'a', 'b', 'z', 'A', 'Z', 'rc', 'pre', 'git', 'fc', '.', '.', '.', '_', '+', '~', '^', '~~', '^^', '', 'α', 'é', '☃'];
   if (evr) atoms.push('-', '-', ':', '1:', '0:');
   const gen = (): string => {
     let s = '';
