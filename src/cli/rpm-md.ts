@@ -150,7 +150,15 @@ export function register(program: Command): void {
         size: p.size,
         repo: p.repo.config.id,
       }));
-      const paths = await downloadPackages(items, { destdir: o.destdir, concurrency: Math.max(1, Number(o.parallel) || 4) });
+      const tty = process.stderr.isTTY;
+      const paths = await downloadPackages(items, {
+        destdir: o.destdir,
+        concurrency: Math.max(1, Number(o.parallel) || 4),
+        onProgress: tty
+          ? (e) => process.stderr.write(`\r\x1b[Kdownloading: ${(e.done / 1e6).toFixed(1)}${e.total ? `/${(e.total / 1e6).toFixed(1)}` : ''} MB, ${e.message ?? ''}`)
+          : undefined,
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
       if (o.json) return printJson(paths);
       for (const p of paths) process.stdout.write(`${p}\n`);
     }),

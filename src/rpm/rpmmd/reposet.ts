@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mapLimit } from '../../util/concurrency.ts';
 import { UsageError, withContext } from '../../util/errors.ts';
 import type { ProgressListener } from '../../util/progress.ts';
@@ -52,7 +52,8 @@ export async function readRepoConfigs(opts: RepoSetOptions): Promise<RepoConfig[
     const text = await readFile(f, 'utf8').catch((err: unknown) => withContext(`reading repo file ${f}`, err));
     configs.push(...parseRepoFile(text, f, vars));
   }
-  (opts.repoUrls ?? []).forEach((u, i) => configs.push(repoFromUrl(u, i)));
+  // A relative path is a local repository relative to the working directory.
+  (opts.repoUrls ?? []).forEach((u, i) => configs.push(repoFromUrl(/^[a-z][a-z0-9+.-]*:/i.test(u) ? u : resolve(u), i)));
   const seen = new Set<string>();
   for (const c of configs) {
     if (seen.has(c.id)) throw new UsageError(`repository id '${c.id}' is defined twice (${c.source})`);
