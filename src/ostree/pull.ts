@@ -485,7 +485,8 @@ async function copyFromRepo(repo: OstreeRepo, src: OstreeRepo, refs: string[], o
     };
     for (const spec of refs) {
       const s = parseRefSpec(spec);
-      const commit = s.commit ?? (await src.resolveRev(s.ref as string));
+      const commit = s.commit ?? (await src.resolveRev(s.ref ?? ''));
+      if (!commit) throw new NotFoundError(`${src.path}: ref '${spec}' not found`);
       const local = s.ref ? (options.remote ? `${options.remote}:${s.ref}` : s.ref) : null;
       const current = local ? await repo.resolveRev(local, true) : null;
       const bytes = await src.loadMetadata('commit', commit);
