@@ -13,3 +13,6 @@ export * from './cpio.ts';
 export * from './payload.ts';
 export * from './extract.ts';
 export * from './inspect.ts';
+export * from './rpmdb.ts';
+export * from './rpmdb-header.ts';
+export * from './rpmdb-index.ts';

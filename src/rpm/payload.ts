@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { createGunzip, createZstdDecompress, type ZlibOptions, type ZstdOptions } from 'node:zlib';
 import { FedostreeError, FormatError, IntegrityError } from '../util/errors.ts';
 import { hashName } from './digest.ts';
 import { readFiles, isDir, isLink, isReg, S_IFMT, type RpmFile } from './files.ts';
@@ -71,7 +71,7 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
   let exit: Promise<void> = Promise.resolve();
   switch (compressor) {
     case 'gzip': {
-      const z = createGunzip({ chunkSize: CHUNK });
+      const z = createGunzip({ chunkSize: CHUNK, highWaterMark: 8 * CHUNK } as ZlibOptions);
       feeding = pipeline(src, tap, z).catch((err: unknown) => {
         throw new FormatError(`${what}: gzip: ${(err as Error).message}`);
       });
@@ -79,7 +79,7 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
       break;
     }
     case 'zstd': {
-      const z = createZstdDecompress({ chunkSize: CHUNK });
+      const z = createZstdDecompress({ chunkSize: CHUNK, highWaterMark: 8 * CHUNK } as ZstdOptions);
       feeding = pipeline(src, tap, z).catch((err: unknown) => {
         throw new FormatError(`${what}: zstd: ${(err as Error).message}`);
       });
