@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, collect, printJson } from './_action.ts';
 import { UsageError } from '../util/errors.ts';
-import { diffRpmdb, readRpmdb, type InstalledPackage, type RpmdbChange } from '../rpm/rpmdb.ts';
+import { diffRpmdb, locateRpmdb, readRpmdb, type InstalledPackage, type RpmdbChange } from '../rpm/rpmdb.ts';
 
 /** JSON form of an installed package (the raw header left out). */
 function pkgJson(p: InstalledPackage): Omit<InstalledPackage, 'header'> {
@@ -21,11 +21,13 @@ export function registerRpmDb(rpmCommand: Command): void {
 
   db.command('list')
     .description('list installed packages in database order, like rpm -qa')
-    .requiredOption('--dbpath <dir>', 'directory holding rpmdb.sqlite (e.g. ROOT/usr/share/rpm)')
+    .option('--dbpath <dir>', 'directory holding rpmdb.sqlite (e.g. ROOT/usr/share/rpm)')
+    .option('--root <dir>', 'a tree: use its rpmdb (usr/share/rpm, usr/lib/sysimage/rpm or var/lib/rpm)')
     .option('--json', 'print name, epoch, version, release, arch, summary, size, install time… as JSON')
     .action(
-      action(async (o: { dbpath: string; json?: boolean }) => {
-        const pkgs = await readRpmdb(o.dbpath);
+      action(async (o: { dbpath?: string; root?: string; json?: boolean }) => {
+        if ((o.dbpath === undefined) === (o.root === undefined)) throw new UsageError('rpm db list: give one of --dbpath DIR or --root DIR');
+        const pkgs = await readRpmdb(o.dbpath ?? (await locateRpmdb(o.root ?? '')));
         if (o.json) {
           printJson(pkgs.map(pkgJson));
           return;
@@ -39,11 +41,15 @@ export function registerRpmDb(rpmCommand: Command): void {
     .argument('[from]', 'old database directory')
     .argument('[to]', 'new database directory')
     .option('--dbpath <dir>', 'database directory (give twice: old, then new)', collect)
+    .option('--root <dir>', 'a tree whose rpmdb to use (give twice: old, then new)', collect)
     .option('--json', 'print the difference as JSON')
     .action(
-      action(async (from: string | undefined, to: string | undefined, o: { dbpath?: string[]; json?: boolean }) => {
-        const dirs = [...(o.dbpath ?? []), ...[from, to].filter((x): x is string => x !== undefined)];
-        if (dirs.length !== 2) throw new UsageError(`rpm db diff: need exactly two databases (got ${dirs.length}); use 'diff OLD NEW' or '--dbpath OLD --dbpath NEW'`);
+      action(async (from: string | undefined, to: string | undefined, o: { dbpath?: string[]; root?: string[]; json?: boolean }) => {
+        const roots = await Promise.all((o.root ?? []).map((r) => locateRpmdb(r)));
+        const dirs = [...(o.dbpath ?? []), ...roots, ...[from, to].filter((x): x is string => x !== undefined)];
+        if (dirs.length !== 2) {
+          throw new UsageError(`rpm db diff: need exactly two databases (got ${dirs.length}); use 'diff OLD NEW', '--dbpath OLD --dbpath NEW' or '--root OLD --root NEW'`);
+        }
         const [a, b] = dirs as [string, string];
         const d = await diffRpmdb(a, b);
         if (o.json) {

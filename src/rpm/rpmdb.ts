@@ -189,6 +189,18 @@ export async function writeRpmdb(dbDir: string, packages: readonly RpmdbInput[],
   }
 }
 
+/** Where a tree keeps its rpmdb, in the order rpm-based systems look (OSTree trees use usr/share/rpm). */
+export const RPMDB_LOCATIONS: readonly string[] = ['usr/share/rpm', 'usr/lib/sysimage/rpm', 'var/lib/rpm'];
+
+/** The rpmdb directory of the tree at `root` (the first of RPMDB_LOCATIONS holding rpmdb.sqlite). */
+export async function locateRpmdb(root: string): Promise<string> {
+  for (const rel of RPMDB_LOCATIONS) {
+    const dir = join(root, rel);
+    if ((await stat(join(dir, RPMDB_FILE)).catch(() => undefined))?.isFile()) return dir;
+  }
+  throw new NotFoundError(`no rpmdb under ${root} (looked in ${RPMDB_LOCATIONS.join(', ')})`, { root });
+}
+
 /** Read the installed packages from `dbDir/rpmdb.sqlite`, in hnum order. */
 export async function readRpmdb(dbDir: string): Promise<InstalledPackage[]> {
   const file = join(dbDir, RPMDB_FILE);

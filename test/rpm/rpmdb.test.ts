@@ -332,6 +332,17 @@ void test('diff: upgraded, downgraded, removed, added (library and CLI)', async 
   assert.deepEqual(listJson.map((p) => p.name), ['fx-db-ver', 'fx-empty', 'fx-files']);
   assert.deepEqual(listJson.map((p) => p.installTime), [INSTALL_TIME, INSTALL_TIME + 1, INSTALL_TIME + 2]);
 
+  // a tree root: its rpmdb is found under usr/share/rpm (OSTree) or var/lib/rpm
+  const treeA = join(work, 'tree-a');
+  await writeRpmdb(join(treeA, 'usr/share/rpm'), await inputs([ver1]), { installTime: INSTALL_TIME });
+  const treeB = join(work, 'tree-b');
+  await writeRpmdb(join(treeB, 'var/lib/rpm'), await inputs([ver2]), { installTime: INSTALL_TIME });
+  const [rootList, rootDiff, noDb] = await Promise.all([cli('list', '--root', treeA), cli('diff', '--root', treeA, '--root', treeB), cli('list', '--root', work)]);
+  assert.equal(rootList.stdout, 'fx-db-ver-1.0-1.noarch\n');
+  assert.match(rootDiff.stdout, /Upgraded:\n {2}fx-db-ver 1\.0-1 -> 2\.0-1\n$/);
+  assert.equal(noDb.code, 1);
+  assert.match(noDb.stderr, /^error: no rpmdb under .* \(looked in usr\/share\/rpm, usr\/lib\/sysimage\/rpm, var\/lib\/rpm\)\n$/);
+
   // user errors: message, exit 1 (2 for usage), no stack
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: no rpmdb at .*nope\/rpmdb\.sqlite\n$/);
