@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { action, printJson } from './_action.ts';
+import type { ProgressEvent } from '../util/progress.ts';
+
+interface ComposeCliOptions {
+  repo: string;
+  cachedir?: string;
+  dryRun?: boolean;
+  printOnly?: boolean;
+  writeComposejson?: string;
+  forceNocache?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  parallel?: string;
+}
+
+/** One status line per stage on a TTY (stderr), nothing otherwise. */
+function progressPrinter(): { onProgress: (e: ProgressEvent) => void; end: () => void } {
+  const tty = process.stderr.isTTY;
+  const counts = new Map<string, number>();
+  let last = 0;
+  return {
+    onProgress: (e) => {
+      if (!tty) return;
+      const done = e.stage === 'scripts' ? (counts.get('scripts') ?? 0) + e.done : e.done;
+      counts.set(e.stage, done);
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const n = e.unit === 'bytes' ? `${(done / 1e6).toFixed(1)} MB` : `${done}${e.total ? `/${e.total}` : ''} ${e.unit ?? ''}`;
+      process.stderr.write(`\r\x1b[K${e.stage}: ${n}${e.message ? ` ${e.message}` : ''}`.slice(0, (process.stderr.columns || 100) - 1));
+    },
+    end: () => {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boolean): Promise<void> {
+  const { composeTrees } = await import('../compose/compose.ts');
+  const p = progressPrinter();
+  const log = (s: string): void => {
+    if (o.verbose) {
+      p.end();
+      process.stderr.write(`${s}\n`);
+    }
+  };
+  let res;
+  try {
+    res = await composeTrees(paths, {
+      repo: o.repo, cachedir: o.cachedir, dryRun: o.dryRun, forceNocache: o.forceNocache, onProgress: p.onProgress, log,
+      parallel: o.parallel ? Number(o.parallel) : undefined,
+    }, requireRef);
+  } finally {
+    p.end();
+  }
+  if (o.writeComposejson) {
+    const t = res.trees[0];
+    await writeFile(o.writeComposejson, JSON.stringify({
+      ref: t?.ref, 'commit-version': t?.version, 'ostree-commit': t?.commit, 'rpmostree-inputhash': t?.inputhash, 'ostree-parent-commit': t?.parent,
+      packages: t?.packages, trees: res.trees.map((x) => ({ ref: x.ref, commit: x.commit, version: x.version, changed: x.changed })),
+    }, null, 2) + '\n');
+  }
+  if (o.json) {
+    printJson(res);
+    return;
+  }
+  for (const t of res.trees) {
+    if (o.dryRun) {
+      process.stdout.write(`${t.ref}: ${t.packages.length} packages\n`);
+      for (const n of t.packages) process.stdout.write(`  ${n}\n`);
+    } else if (!t.changed) process.stdout.write(`${t.ref}: no changes (${t.commit ?? ''})\n`);
+    else process.stdout.write(`${t.ref}: ${t.commit ?? ''}${t.version ? ` version ${t.version}` : ''} (${t.packages.length} packages)\n`);
+  }
+  if (!o.dryRun) {
+    const parts = Object.entries(res.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`);
+    process.stdout.write(`imported ${res.imported} of ${res.cachedPackages} packages; timing: ${parts.join(', ')}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  const compose = program.command('compose').description('compose treefiles into OSTree commits');
+  const common = (c: Command): Command =>
+    c
+      .requiredOption('--repo <path>', 'output OSTree repository')
+      .option('--cachedir <path>', 'cache for metadata, downloads, the package cache and build roots')
+      .option('--dry-run', 'resolve and print the package sets; write nothing')
+      .option('--force-nocache', 'commit even when nothing changed')
+      .option('--write-composejson <file>', 'write a JSON summary of the compose')
+      .option('--parallel <n>', 'trees assembled at once')
+      .option('-v, --verbose', 'log scriptlets and decisions to stderr')
+      .option('--json', 'print the result as JSON');
+  common(
+    compose
+      .command('tree')
+      .description('compose one treefile')
+      .argument('<treefile>', 'YAML or JSON treefile')
+      .option('--print-only', 'print the fully expanded treefile as JSON and exit'),
+  ).action(
+    action(async (treefile: string, o: ComposeCliOptions) => {
+      if (o.printOnly) {
+        const [{ loadTreefile }, { hostArch, basearchOf }] = await Promise.all([import('../compose/treefile.ts'), import('../rpm/rpmmd/reposet.ts')]);
+        const t = await loadTreefile(treefile, basearchOf(hostArch()));
+        printJson(t.treefile);
+        return;
+      }
+      await runCompose([treefile], o, true);
+    }),
+  );
+  common(compose.command('all').description('compose every treefile under a directory').argument('<dir>', 'directory of treefiles')).action(
+    action(async (dir: string, o: ComposeCliOptions) => {
+      const { findTreefiles } = await import('../compose/compose.ts');
+      await runCompose(await findTreefiles(dir), o, false);
+    }),
+  );
+}
