@@ -22,6 +22,7 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./rpm-md.ts'),
   () => import('./resolve.ts'),
   () => import('./rpm.ts'),
+  () => import('./compose.ts'),
   () => import('./serve.ts'),
   () => import('./remote.ts'),
   () => import('./pull.ts'),
