@@ -4,10 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, lstat } from 'node:fs/promises';
+import { open, lstat, readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Writable, Transform } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
+
+const SMALL = 4 * 1024 * 1024;
 import { FedostreeError, FormatError } from '../util/errors.ts';
 import { Limiter } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
@@ -64,7 +66,18 @@ async function hashArchiveObject(path: string, checksum: string): Promise<void> 
   const hash = createHash('sha256').update(contentStreamHeader(header));
   let n = 0n;
   const isLink = (header.mode & S_IFMT) === S_IFLNK;
-  if (!isLink) {
+  if (!isLink && size <= BigInt(SMALL)) {
+    // Small objects: one read, one bounded inflate (no stream overhead).
+    const raw = await readFile(path);
+    let out: Buffer;
+    try {
+      out = inflateRawSync(raw.subarray(payloadStart), { maxOutputLength: Number(size) + 1 });
+    } catch (err) {
+      throw new FormatError(`cannot decompress: ${(err as Error).message}`);
+    }
+    n = BigInt(out.length);
+    hash.update(out);
+  } else if (!isLink) {
     let total = 0n;
     const cap = size;
     await pipeline(
@@ -91,10 +104,12 @@ async function hashArchiveObject(path: string, checksum: string): Promise<void> 
   if (actual !== checksum) throw new FormatError(`checksum mismatch: content hashes to ${actual}`);
 }
 
-async function hashBareObject(path: string, checksum: string, header: FileHeader): Promise<void> {
+async function hashBareObject(path: string, checksum: string, header: FileHeader, size: number): Promise<void> {
   validateFileHeader(header, 'file header');
   const hash = createHash('sha256').update(contentStreamHeader(header));
-  if ((header.mode & S_IFMT) !== S_IFLNK) {
+  if ((header.mode & S_IFMT) !== S_IFLNK && size <= SMALL) {
+    hash.update(await readFile(path));
+  } else if ((header.mode & S_IFMT) !== S_IFLNK) {
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), new Writable({
       write(chunk: Buffer, _e, cb) {
         hash.update(chunk);
@@ -116,7 +131,7 @@ export async function fsck(repo: OstreeRepo, options: FsckOptions = {}): Promise
   };
   const all: Array<[string, ObjectType]> = [];
   for await (const o of repo.listObjects()) all.push(o);
-  const limiter = new Limiter(options.concurrency ?? 4);
+  const limiter = new Limiter(options.concurrency ?? 16);
   let done = 0;
   const fileSums = all.filter(([, t]) => t === 'file').map(([c]) => c);
   let headers = new Map<string, { header: FileHeader; size: number }>();
@@ -146,7 +161,7 @@ export async function fsck(repo: OstreeRepo, options: FsckOptions = {}): Promise
           if (!h) throw new FormatError('cannot read the object header');
           const st = await lstat(path);
           if (st.isFile() && st.size !== h.size && (h.header.mode & S_IFMT) !== S_IFLNK) throw new FormatError('size changed while reading');
-          await hashBareObject(path, checksum, h.header);
+          await hashBareObject(path, checksum, h.header, h.size);
         }
       } else {
         const data = await repo.loadMetadata(type, checksum);
@@ -177,11 +192,12 @@ export async function fsck(repo: OstreeRepo, options: FsckOptions = {}): Promise
   for (const [ref, target] of refs) {
     if (!present.has(objectKey(target, 'commit'))) problems.push({ checksum: target, type: 'commit', message: `ref ${ref} points to a missing commit` });
   }
+  const seen = new Set<string>();
   for (const c of commits) {
     if (corrupt.has(objectKey(c, 'commit'))) continue;
     const reachable = new Set<string>();
     try {
-      await traverseCommit(repo, c, reachable, { depth: 0 });
+      await traverseCommit(repo, c, reachable, { depth: 0, seen });
     } catch (err) {
       problems.push({ checksum: c, type: 'commit', message: `cannot traverse: ${(err as Error).message}` });
       continue;

@@ -60,6 +60,8 @@ export interface ReachableOptions {
   depth?: number;
   /** Skip missing parent commits silently (history may be partial after a shallow pull). */
   allowMissingParents?: boolean;
+  /** Dirtrees already walked by an earlier call (shared across calls to skip common subtrees). */
+  seen?: Set<string>;
 }
 
 /**
@@ -79,21 +81,22 @@ export async function traverseCommit(repo: OstreeRepo, commit: string, reachable
     if (await repo.hasObject(current, 'commitmeta')) reachable.add(objectKey(current, 'commitmeta'));
     const c = await repo.readCommit(current);
     reachable.add(objectKey(c.rootMeta, 'dirmeta'));
-    await traverseTree(repo, c.rootTree, reachable);
+    await traverseTree(repo, c.rootTree, reachable, options.seen);
     if (depth === 0) return;
     if (depth > 0) depth--;
     current = c.parent;
   }
 }
 
-async function traverseTree(repo: OstreeRepo, tree: string, reachable: Set<string>): Promise<void> {
+async function traverseTree(repo: OstreeRepo, tree: string, reachable: Set<string>, seen?: Set<string>): Promise<void> {
   const key = objectKey(tree, 'dirtree');
-  if (reachable.has(key)) return;
+  if (reachable.has(key) || seen?.has(key)) return;
   reachable.add(key);
+  seen?.add(key);
   const dt = await repo.readDirTree(tree);
   for (const f of dt.files) reachable.add(objectKey(f.checksum, 'file'));
   for (const d of dt.dirs) {
     reachable.add(objectKey(d.meta, 'dirmeta'));
-    await traverseTree(repo, d.tree, reachable);
+    await traverseTree(repo, d.tree, reachable, seen);
   }
 }
