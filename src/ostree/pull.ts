@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw } from 'node:zlib';
+import { createInflateRaw, constants as zc } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, IntegrityError, NotFoundError, UsageError, tryContext } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -130,10 +130,10 @@ export async function verifyFilez(path: string, checksum: string, rawOut?: strin
   });
   const src = createReadStream(path, { start: payloadStart, highWaterMark: 1 << 20 });
   try {
-    if (rawOut) await pipeline(src, createInflateRaw(), tap, createWriteStream(rawOut, { mode: 0o600 }));
+    if (rawOut) await pipeline(src, createInflateRaw({ finishFlush: zc.Z_SYNC_FLUSH }), tap, createWriteStream(rawOut, { mode: 0o600 }));
     else {
       tap.resume();
-      await pipeline(src, createInflateRaw(), tap);
+      await pipeline(src, createInflateRaw({ finishFlush: zc.Z_SYNC_FLUSH }), tap);
     }
   } catch (err) {
     if (err instanceof FedostreeError) throw err;
