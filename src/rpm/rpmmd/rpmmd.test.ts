@@ -5,6 +5,10 @@ import { parseIni, parseMirrorlist, parseRepoFile, substituteVars } from './repo
 import { parseMetalink, parseRepomd, safeLocation } from './repomd.ts';
 import { expandRequest, parseComps } from './comps.ts';
 import { transactionLines } from './resolve.ts';
+import { scanObsoletes, scanPrimary } from './primary.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FormatError, NotFoundError } from '../../util/errors.ts';
 
 void test('xml: elements, attributes, entities, CDATA, comments, DOCTYPE skipped', () => {
@@ -122,4 +126,28 @@ void test('transaction lines: sorted, epoch only when non-zero, obsoleted as era
     obsoleted: [[p('old', 0, '1'), p('zz', 0, '1')]],
   });
   assert.deepEqual(lines, ['erase old-1-1.noarch', 'install aa-2:1-1.noarch', 'install zz-1-1.noarch', 'upgrade bash-4-1.noarch bash-5-1.noarch']);
+});
+
+void test('primary scan: fields, entities, obsoletes; hostile locations are refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fedostree-primary-'));
+  try {
+    const pkg = (name: string, href: string, extra = ''): string =>
+      `<package type="rpm"><name>${name}</name><arch>noarch</arch><version epoch="2" ver="1.0" rel="3"/><checksum type="sha256" pkgid="YES">${'ab'.repeat(32)}</checksum>` +
+      `<summary>a &amp; b</summary><size package="42" installed="1" archive="1"/><location href="${href}"/><format>${extra}</format></package>\n`;
+    const good = join(dir, 'primary.xml');
+    await writeFile(good, `<?xml version="1.0"?><metadata packages="2">${pkg('a', 'Packages/a.rpm')}${pkg('b', 'b.rpm', '<rpm:obsoletes><rpm:entry name="old" flags="LT" epoch="0" ver="2"/></rpm:obsoletes>')}</metadata>`);
+    const got = [];
+    for await (const p of scanPrimary(good, 'p')) got.push(p);
+    assert.deepEqual(got.map((p) => [p.nevra, p.location, p.size, p.summary]), [['a-2:1.0-3.noarch', 'Packages/a.rpm', 42, 'a & b'], ['b-2:1.0-3.noarch', 'b.rpm', 42, 'a & b']]);
+    const obs = [];
+    for await (const p of scanObsoletes(good, 'p')) obs.push(p);
+    assert.deepEqual(obs, [{ name: 'b', nevra: 'b-2:1.0-3.noarch', obsoletes: [{ name: 'old', flags: 'LT', epoch: '0', ver: '2', rel: undefined }] }]);
+    const bad = join(dir, 'bad.xml');
+    await writeFile(bad, `<metadata>${pkg('evil', '../../../etc/shadow')}</metadata>`);
+    await assert.rejects(async () => {
+      for await (const _ of scanPrimary(bad, 'repo x: primary')) void _;
+    }, /repo x: primary: package evil: unsafe location '\.\.\/\.\.\/\.\.\/etc\/shadow'/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
