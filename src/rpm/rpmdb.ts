@@ -1,5 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FedostreeError, FormatError, NotFoundError, withContext } from '../util/errors.ts';
@@ -172,6 +172,7 @@ export async function writeRpmdb(dbDir: string, packages: readonly RpmdbInput[],
     // rollback-journal mode, so it can be read from read-only media without -wal/-shm files.
     const fh = await open(build, 'r+');
     try {
+      await fh.chmod(0o644);
       await fh.sync();
     } finally {
       await fh.close();
@@ -180,7 +181,10 @@ export async function writeRpmdb(dbDir: string, packages: readonly RpmdbInput[],
     await fsyncDir(dbDir);
     // rpm takes its lock on this file; create it so read-only trees do not need to.
     const lock = join(dbDir, '.rpm.lock');
-    if (!(await stat(lock).catch(() => undefined))) await writeFile(lock, '', { mode: 0o644 });
+    if (!(await stat(lock).catch(() => undefined))) {
+      await writeFile(lock, '', { mode: 0o644 });
+      await chmod(lock, 0o644);
+    }
   } catch (err) {
     withContext(`writing rpmdb ${final}`, err);
   } finally {
