@@ -41,7 +41,7 @@ export function specEscape(s: string): string {
 
 /** One %files line for an entry: quoted, macro- and glob-escaped. */
 export function fileLine(e: FileEntry): string {
-  if (/["\n\\]/.test(e.path) || !e.path.startsWith('/')) {
+  if (/["\n]/.test(e.path) || !e.path.startsWith('/')) {
     throw new FormatError(`file ${JSON.stringify(e.path)}: name cannot be listed in a spec file`);
   }
   // rpm globs every %files entry; a one-character bracket expression matches a glob character literally.

@@ -61,6 +61,8 @@ void test('%files lines escape macros and globs, and refuse unlistable names', (
   assert.equal(fileLine({ path: '/etc/x%y', kind: 'file', mode: 0o644, user: 'root', group: 'root', config: true }), '%config(noreplace) %attr(0644,root,root) "/etc/x%%y"');
   assert.equal(fileLine({ path: '/usr/share/[x]', kind: 'dir', mode: 0o755, user: 'root', group: 'root' }), '%dir %attr(0755,root,root) "/usr/share/[[]x[]]"');
   assert.equal(fileLine({ path: '/usr/bin/sh', kind: 'symlink', mode: 0o777, user: 'root', group: 'root' }), '%attr(-,root,root) "/usr/bin/sh"');
+  // A backslash is literal as long as no glob character follows (systemd's escaped unit names).
+  assert.equal(fileLine({ path: '/usr/lib/a\\x2db.slice', kind: 'file', mode: 0o644, user: 'root', group: 'root' }), '%attr(0644,root,root) "/usr/lib/a\\x2db.slice"');
   assert.throws(() => fileLine({ path: '/a"b', kind: 'file', mode: 0o644, user: 'root', group: 'root' }), FormatError);
 });
 
