@@ -109,6 +109,8 @@ interface Case {
   best?: boolean;
   allowerasing?: boolean;
   excludeRepo?: boolean;
+  /** Use the repo file where base has priority 1 (wins over newer packages in updates). */
+  priorityRepo?: boolean;
   /** Expect the request to be unsolvable (checked against dnf too). */
   fails?: boolean;
   /** A known difference, reported but not failing. */
@@ -147,18 +149,23 @@ const CASES: Case[] = [
   { name: 'installed: @core on a partly installed system', root: 'sys', args: ['@core'] },
   { name: 'installed: weak dep of an installed package', root: 'sys', args: ['editor-plugins'] },
   { name: 'installed: a newer version by NEVRA is an upgrade', root: 'sys', args: ['coreutils-9.3-1.noarch'] },
+  { name: 'repository priority beats newer versions', args: ['coreutils', 'epochy'], priorityRepo: true },
+  { name: 'installed: repository priority and cost with an installed set', root: 'sys', args: ['needs-new-bash', 'kernel'], priorityRepo: true },
   { name: 'excludepkgs hides a package, the dependent fails', args: ['wants-excluded'], excludeRepo: true, fails: true },
   { name: '--best with an installed set', root: 'sys', args: ['epochy-1:1.0-1.noarch', 'needs-new-bash'], best: true },
 ];
 
 void describe('resolve matches dnf on createrepo_c repositories', { concurrency: 2 }, () => {
   let excludeRepoFile = '';
+  let priorityRepoFile = '';
   before(async () => {
     fx = await makeRepos();
     const sys = join(fx.dir, 'root-sys');
     roots.sys = { dir: sys, installed: await makeInstalledRoot(fx, sys, ['filesystem', 'setup', 'bash', 'coreutils', 'oldtool', 'kernel', 'kernel-core', 'epochy', 'editor', 'libfoo']) };
     excludeRepoFile = join(fx.dir, 'exclude.repo');
     await writeFile(excludeRepoFile, `[base]\nbaseurl=file://${fx.base}\nexcludepkgs=excluded-*\n[updates]\nbaseurl=file://${fx.updates}\n`);
+    priorityRepoFile = join(fx.dir, 'priority.repo');
+    await writeFile(priorityRepoFile, `[base]\nbaseurl=file://${fx.base}\npriority=1\ncost=2000\n[updates]\nbaseurl=file://${fx.updates}\ncost=500\n`);
     // Warm our cache once so parallel cases do not race to fill it.
     await cli(['rpm-md', 'info', '--repo-file', fx.repoFile, '--cachedir', join(fx.dir, 'cache')]);
   });
@@ -166,7 +173,7 @@ void describe('resolve matches dnf on createrepo_c repositories', { concurrency:
 
   for (const c of CASES) {
     void it(`${c.name}: ${c.args.join(' ')}`, { todo: c.todo }, async () => {
-      const opts = { weak: c.weak, best: c.best, allowerasing: c.allowerasing, repoFile: c.excludeRepo ? excludeRepoFile : undefined, human: c.fails };
+      const opts = { weak: c.weak, best: c.best, allowerasing: c.allowerasing, repoFile: c.excludeRepo ? excludeRepoFile : c.priorityRepo ? priorityRepoFile : undefined, human: c.fails };
       const [d, o] = await Promise.all([dnf(c.root, c.args, opts), ours(c.root, c.args, opts)]);
       const expected = parseDnf(d, c.root ? roots[c.root].installed : []);
       if (c.fails !== undefined) assert.equal(expected.ok, !c.fails, `dnf outcome differs from the case's expectation:\n${d}`);
