@@ -26,6 +26,8 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./serve.ts'),
   () => import('./remote.ts'),
   () => import('./pull.ts'),
+  () => import('./admin.ts'),
+  () => import('./client.ts'),
 ];
 for (const load of registrations) (await load()).register(program);
 
