@@ -188,8 +188,14 @@ export async function* readPayload(pkgOrPath: RpmPackage | string, opts: ReadPay
   const ps = openPayloadStream(pkg);
   const r = new ChunkReader(ps.stream, what, limit);
   const seen = new Uint8Array(files.length);
-  // Hardlink members seen before the one carrying the content, keyed by set.
+  // Hardlink members seen before the one carrying the content, keyed by set; and how many
+  // members of each set are still to come (the last one carries the content).
   const pendingLinks = new Map<string, RpmFile[]>();
+  const linkKey = (f: RpmFile): string => `${f.device}:${f.inode}`;
+  const unseenInSet = new Map<string, number>();
+  for (const f of files) {
+    if (f.nlink > 1 && isReg(f.mode) && !(f.flags & FileFlag.GHOST)) unseenInSet.set(linkKey(f), (unseenInSet.get(linkKey(f)) ?? 0) + 1);
+  }
   let current: Readable | undefined;
   let currentDone: Promise<void> | undefined;
   const settle = async (): Promise<void> => {
@@ -224,11 +230,19 @@ export async function* readPayload(pkgOrPath: RpmPackage | string, opts: ReadPay
       if (f.flags & FileFlag.GHOST) throw new FormatError(`${what}: ghost file ${f.path} has content in the archive`);
       // How much data this member carries.
       let size: number;
+      let lastOfSet = true;
       if (isReg(f.mode)) {
-        const lastOfSet = f.nlink < 2 || files.filter((g) => g.nlink > 1 && g.inode === f.inode && g.device === f.device && isReg(g.mode) && !(g.flags & FileFlag.GHOST)).every((g) => g === f || seen[g.index]);
+        if (f.nlink > 1) {
+          const left = (unseenInSet.get(linkKey(f)) ?? 1) - 1;
+          unseenInSet.set(linkKey(f), left);
+          lastOfSet = left <= 0;
+        }
         if (ch.format === 'stripped') size = lastOfSet ? f.size : 0;
         else size = ch.size;
-        if (size !== f.size && !(size === 0 && f.nlink > 1 && !lastOfSet)) {
+        if (!lastOfSet && size !== 0) {
+          throw new FormatError(`${what}: ${f.path}: hardlink member carries data but is not the last of its set`, { path: f.path });
+        }
+        if (lastOfSet && size !== f.size) {
           throw new FormatError(`${what}: ${f.path}: archive member has ${size} bytes but the header says ${f.size}`, { path: f.path });
         }
       } else if (isLink(f.mode)) {
@@ -245,10 +259,10 @@ export async function* readPayload(pkgOrPath: RpmPackage | string, opts: ReadPay
         yield { path: f.path, file: f, content: Readable.from([]) };
         continue;
       }
-      if (isReg(f.mode) && size === 0 && f.nlink > 1 && f.size > 0) {
+      if (isReg(f.mode) && !lastOfSet) {
         // Content comes with a later member of the set.
         await r.align4('cpio data padding');
-        const k = `${f.device}:${f.inode}`;
+        const k = linkKey(f);
         const l = pendingLinks.get(k) ?? [];
         l.push(f);
         pendingLinks.set(k, l);
@@ -275,10 +289,10 @@ export async function* readPayload(pkgOrPath: RpmPackage | string, opts: ReadPay
       currentDone = finished(current);
       currentDone.catch(() => undefined);
       yield { path: f.path, file: f, content: current };
-      const links = pendingLinks.get(`${f.device}:${f.inode}`);
-      if (links && f.nlink > 1) {
+      const links = f.nlink > 1 ? pendingLinks.get(linkKey(f)) : undefined;
+      if (links) {
         await settle();
-        pendingLinks.delete(`${f.device}:${f.inode}`);
+        pendingLinks.delete(linkKey(f));
         for (const l of links) yield { path: l.path, file: l, hardlinkOf: f.path, content: Readable.from([]) };
       }
     }
