@@ -167,12 +167,13 @@ export async function deployCommit(sysroot: Sysroot, opts: DeployOptions): Promi
   const etc = await etcSize(repo, opts.commit);
   if (etc.hasEtc && etc.hasUsrEtc) throw new FedostreeError('ETREE', `commit ${opts.commit} contains both /etc and /usr/etc`);
   const deployParent = join(sysroot.path, 'ostree/deploy', os, 'deploy');
+  const stateDir = join(sysroot.path, 'ostree/deploy', os);
   const bootDir = join(sysroot.path, 'boot');
-  const sameFs = (await devOf(bootDir)) === (await devOf(deployParent));
+  const sameFs = (await devOf(bootDir)) === (await devOf(stateDir));
   const needRoot = etc.bytes + (etc.entries + 64) * 4096 + (sameFs ? 0 : 0) + (1 << 20);
   const needBoot = (sameFs ? 0 : kernel.size) + (64 << 10);
-  const freeRoot = await freeBytes(deployParent);
-  if (freeRoot < needRoot) throw new FedostreeError('ENOSPC', `not enough free space in ${deployParent}: need ${needRoot} bytes, ${freeRoot} available`, { need: needRoot, free: freeRoot });
+  const freeRoot = await freeBytes(stateDir);
+  if (freeRoot < needRoot) throw new FedostreeError('ENOSPC', `not enough free space in ${stateDir}: need ${needRoot} bytes, ${freeRoot} available`, { need: needRoot, free: freeRoot });
   const freeBoot = await freeBytes(bootDir);
   if (freeBoot < needBoot) throw new FedostreeError('ENOSPC', `not enough free space in ${bootDir}: need ${needBoot} bytes for the kernel and boot entries, ${freeBoot} available`, { need: needBoot, free: freeBoot });
 

@@ -76,7 +76,13 @@ export async function setPinned(sysroot: Sysroot, index: number, pinned: boolean
     const d = requireDeployment(sysroot, index);
     if (!d.origin) throw new FedostreeError('EORIGIN', `cannot ${pinned ? 'pin' : 'unpin'} deployment ${index}: origin ${sysroot.originPath(d)}: ${d.originError ?? 'missing'}`);
     // Unpinning leaves the group in place, empty, as the reference tool does.
-    const text = pinned ? (d.origin.set('libostree-transient', 'pinned', 'true'), d.origin.toString()) : d.origin.toString().replace(/^pinned=.*\n/m, '');
+    // New groups are separated by a blank line, as GKeyFile writes them.
+    let text: string;
+    if (!pinned) text = d.origin.toString().replace(/^pinned=.*\n/m, '');
+    else if (d.origin.groups().includes('libostree-transient')) {
+      d.origin.set('libostree-transient', 'pinned', 'true');
+      text = d.origin.toString();
+    } else text = `${d.origin.toString().replace(/\n*$/, '\n')}\n[libostree-transient]\npinned=true\n`;
     await writeFileAtomic(sysroot.originPath(d), text);
     return d;
   });

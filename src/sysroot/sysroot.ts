@@ -233,7 +233,6 @@ export async function osInit(path: string, stateroot: string): Promise<void> {
   validateStateroot(stateroot);
   if (!(await exists(join(path, 'ostree/repo/config')))) throw new NotFoundError(`${path} is not an OSTree sysroot (run 'fedostree admin init-fs ${path}' first)`);
   const base = join(path, 'ostree/deploy', stateroot);
-  await mkdir(join(base, 'deploy'), { recursive: true });
   for (const d of ['lib', 'log']) await mkdir(join(base, 'var', d), { recursive: true });
   await mkdir(join(base, 'var/tmp'), { recursive: true });
   await chmod(join(base, 'var/tmp'), 0o1777);
