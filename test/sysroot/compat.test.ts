@@ -32,7 +32,7 @@ async function localEtcEdits(s: string, os: string, c: string): Promise<void> {
   await writeFile(join(etc, 'added.conf'), 'added=1\n');
 }
 
-test('same commits and kargs: fedostree sysroot equals ostree admin sysroot; each reads the other', async () => {
+void test('same commits and kargs: fedostree sysroot equals ostree admin sysroot; each reads the other', async () => {
   const w = await tempDir('compat');
   try {
     const real = join(w, 'real');
@@ -114,7 +114,7 @@ test('same commits and kargs: fedostree sysroot equals ostree admin sysroot; eac
   }
 });
 
-test('status on a directory that is not a sysroot says so', async () => {
+void test('status on a directory that is not a sysroot says so', async () => {
   const w = await tempDir('notsys');
   try {
     const r = await cli(['status', '--sysroot', w]);
