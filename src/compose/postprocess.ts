@@ -248,7 +248,12 @@ const VAR_LINKS: ReadonlyArray<[string, string, string, number]> = [
 
 /** Move a directory's content into `dest` (creating it) and remove the directory. */
 async function moveInto(src: string, dest: string): Promise<void> {
-  await mkdir(dest, { recursive: true });
+  if (!(await lexists(dest))) {
+    // keeps the directory's own mode and owner
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(src, dest);
+    return;
+  }
   for (const e of await readdir(src)) {
     const to = join(dest, e);
     if (await lexists(to)) await rm(to, { recursive: true, force: true });

@@ -124,7 +124,9 @@ export async function runScriptlets(root: string, ordered: readonly ScriptPackag
   const triggers: Array<{ owner: ScriptPackage; t: FileTrigger }> = [];
   for (const p of ordered) for (const t of readFileTriggers(p.header)) if (t.kind === 'in') triggers.push({ owner: p, t });
   triggers.sort((a, b) => b.t.priority - a.t.priority);
-  const matching = (t: FileTrigger, files: string[]): string[] => files.filter((f) => t.prefixes.some((pre) => f.startsWith(pre)));
+  // rpm matches below the prefix directory (the directory itself is not reported)
+  const matching = (t: FileTrigger, files: string[]): string[] =>
+    files.filter((f) => t.prefixes.some((pre) => f.startsWith(pre.endsWith('/') ? pre : `${pre}/`)));
   for (const { owner, t } of triggers.filter((x) => !x.t.transaction)) {
     for (const p of ordered) {
       const hit = matching(t, p.files);
