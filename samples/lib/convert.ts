@@ -5,8 +5,8 @@
  * /usr merge) are settled across the whole set before anything is built.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tryContext } from '../../src/util/errors.ts';
 import { controlToRpm, parseControl, type RpmMeta } from './debian.ts';
@@ -35,6 +35,14 @@ export interface Bump {
   append: string;
 }
 
+/**
+ * Files Debian's maintainer scripts create from a template at install time; the RPMs ship them
+ * as conffiles instead (package → [template, conffile]).
+ */
+export const POSTINST_FILES: Record<string, Array<[string, string]>> = {
+  'openssh-server': [['/usr/share/openssh/sshd_config', '/etc/ssh/sshd_config']],
+};
+
 /** Pick a payload codec: big packages get fast zstd, the rest rotate zstd/xz/gzip by name. */
 export function choosePayload(name: string, bytes: number): Payload {
   if (bytes > 40 << 20) return 'zstd-fast';
@@ -60,6 +68,11 @@ export async function prepareDeb(deb: string, work: string, ids: IdNames, bump?:
         .map((l) => l.trim().split(/\s+/).pop() ?? '')
         .filter((p) => p.startsWith('/')),
     );
+    for (const [from, to] of POSTINST_FILES[meta.name] ?? []) {
+      await mkdir(dirname(join(root, to)), { recursive: true });
+      await copyFile(join(root, from), join(root, to));
+      conffiles.add(to);
+    }
     if (bump) {
       meta.evr = { ...meta.evr, release: bump.release };
       await appendFile(join(root, bump.file), bump.append);
