@@ -9,7 +9,7 @@ import { hashName } from './digest.ts';
 import { readFiles, isDir, isLink, isReg, S_IFMT, type RpmFile } from './files.ts';
 import { ChunkReader, readCpioHeader } from './cpio.ts';
 import { openPackage, packageInfo, verifyHeaderDigests, type RpmPackage } from './package.ts';
-import { FileFlag, Tag } from './tags.ts';
+import { FileFlag, SigTag, Tag } from './tags.ts';
 
 const CHUNK = 256 * 1024;
 /** Bytes tolerated after the cpio trailer (rpm pads to a 512-byte block at most). */
@@ -59,10 +59,14 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
   const wantDigest = h.has(Tag.PAYLOADDIGEST) ? h.strings(Tag.PAYLOADDIGEST)?.[0] : undefined;
   let hash: Hash | undefined;
   if (wantDigest) hash = createHash(hashName(h.number(Tag.PAYLOADDIGESTALGO) ?? 8, `${what} digest`));
+  // The signature header's MD5 covers main header + compressed payload.
+  const wantMd5 = pkg.signature.has(SigTag.MD5) ? pkg.signature.binary(SigTag.MD5) : undefined;
+  const md5 = wantMd5 ? createHash('md5').update(pkg.header.withMagic()) : undefined;
   const src = createReadStream(pkg.path, { start: pkg.payloadOffset, highWaterMark: CHUNK });
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash?.update(chunk);
+      md5?.update(chunk);
       cb(null, chunk);
     },
   });
@@ -125,6 +129,10 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
     async done() {
       await feeding;
       await exit;
+      if (wantMd5 && md5) {
+        const got = md5.digest();
+        if (!got.equals(wantMd5)) throw new IntegrityError(`${pkg.what}: MD5 digest of header and payload mismatch: expected ${wantMd5.toString('hex')}, got ${got.toString('hex')}`);
+      }
       if (wantDigest && hash) {
         const got = hash.digest('hex');
         if (got !== wantDigest.toLowerCase()) throw new IntegrityError(`${what}: payload digest mismatch: expected ${wantDigest}, got ${got}`, { expected: wantDigest, got });

@@ -12,6 +12,7 @@ import { buildRpmFixtures } from '../helpers/rpm-fixtures.ts';
 import { craftRpm, cpioArchive } from './_craft.ts';
 import { extract, describePackage, openPackage, parsePackageHeaders, readPayload, UnsafePathError } from '../../src/rpm/index.ts';
 import { FedostreeError, FormatError, IntegrityError } from '../../src/util/errors.ts';
+import { SigTag } from '../../src/rpm/tags.ts';
 
 const fixtures = await buildRpmFixtures();
 const work = await mkdtemp(join(tmpdir(), 'fedostree-rpm-hostile-'));
@@ -88,6 +89,12 @@ void test('header digest, file digest and payload digest mismatches', async () =
   await assert.rejects(lstat(join(r.target, 'etc/x')), /ENOENT/);
   assert.deepEqual(await readdir(join(r.target, 'etc')), [], 'no temp file left behind');
   await expectRejected(craftRpm({ files: [{ path: '/y', mode: 0o100644, content }], payloadDigest: 'cd'.repeat(32) }), IntegrityError, /payload digest mismatch/);
+  // The signature header's MD5 (header + payload) is not covered by the header digests.
+  const md5 = realPkg.signature.entries.get(SigTag.MD5);
+  assert.ok(md5);
+  const b = Buffer.from(real);
+  b[96 + 16 + realPkg.signature.entryList.length * 16 + md5.offset] ^= 0xff;
+  await expectRejected(b, IntegrityError, /MD5 digest of header and payload mismatch/);
 });
 
 void test("cpio names with '..' or absolute paths, and header paths with '..'", async () => {
