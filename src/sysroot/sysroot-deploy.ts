@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { FedostreeError, NotFoundError, UsageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProgressListener } from '../util/progress.ts';
-import { KeyFile, checkout, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
+import { KeyFile, checkout, commitPartialPath, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
 import { copyTree, mergeEtc, type EtcMergeResult } from './etc-merge.ts';
 import { deployDirName, validateStateroot, type Deployment, type Sysroot } from './sysroot.ts';
 import {
@@ -158,6 +158,7 @@ export async function deployCommit(sysroot: Sysroot, opts: DeployOptions): Promi
     throw new NotFoundError(`stateroot '${os}' does not exist in ${sysroot.path} (run 'fedostree admin os-init ${os}')`);
   }
   if (!(await repo.hasObject(opts.commit, 'commit'))) throw new NotFoundError(`commit ${opts.commit} is not in ${repo.path}`);
+  if (await exists(commitPartialPath(repo, opts.commit))) throw new NotFoundError(`commit ${opts.commit} is only partially downloaded; pull it first`);
   const merge = sysroot.mergeDeployment(os);
   if (merge?.missing) {
     throw new FedostreeError('EDEPLOYMENT', `deployment ${os} ${deployDirName(merge)} (index ${merge.index}) has no directory ${sysroot.deployDir(merge)}; remove it with 'fedostree admin undeploy ${merge.index}'`);
