@@ -11,7 +11,7 @@ import { ChunkReader, readCpioHeader } from './cpio.ts';
 import { openPackage, packageInfo, verifyHeaderDigests, type RpmPackage } from './package.ts';
 import { FileFlag, SigTag, Tag } from './tags.ts';
 
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 /** Bytes tolerated after the cpio trailer (rpm pads to a 512-byte block at most). */
 const MAX_TRAILING = 64 * 1024;
 
@@ -75,7 +75,7 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
   let exit: Promise<void> = Promise.resolve();
   switch (compressor) {
     case 'gzip': {
-      const z = createGunzip({ chunkSize: CHUNK, highWaterMark: 8 * CHUNK } as ZlibOptions);
+      const z = createGunzip({ chunkSize: CHUNK, highWaterMark: 4 * CHUNK } as ZlibOptions);
       feeding = pipeline(src, tap, z).catch((err: unknown) => {
         throw new FormatError(`${what}: gzip: ${(err as Error).message}`);
       });
@@ -83,7 +83,7 @@ export function openPayloadStream(pkg: RpmPackage): PayloadStream {
       break;
     }
     case 'zstd': {
-      const z = createZstdDecompress({ chunkSize: CHUNK, highWaterMark: 8 * CHUNK } as ZstdOptions);
+      const z = createZstdDecompress({ chunkSize: CHUNK, highWaterMark: 4 * CHUNK } as ZstdOptions);
       feeding = pipeline(src, tap, z).catch((err: unknown) => {
         throw new FormatError(`${what}: zstd: ${(err as Error).message}`);
       });
