@@ -29,6 +29,7 @@ import {
   splitPasswd, toplevelLayout, varToTmpfiles,
 } from './postprocess.ts';
 import { mtreeFromRootfs, type CommitRootfsStats } from './commit-rootfs.ts';
+import { loadTreeLabeler } from './selinux.ts';
 
 const INSTALLONLY = ['kernel', 'installonlypkg(kernel)', 'multiversion(kernel)'];
 const DIGEST_VERSION = 'fedostree-compose-1';
@@ -478,8 +479,10 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     await varToTmpfiles(root);
     // ---- commit
     const ro = tf['readonly-executables'] === true;
+    const xattrsFor = tf.selinux === true ? await loadTreeLabeler(root) : undefined;
+    if (tf.selinux === true && !xattrsFor) log(`${ref}: selinux: true, but the tree has no policy (/etc/selinux/config + file_contexts); not labelling`);
     const { tree, stats } = await mtreeFromRootfs(output, root, {
-      cache, devino: ctx.devino, onProgress: options.onProgress,
+      cache, devino: ctx.devino, onProgress: options.onProgress, xattrsFor,
       adjustMode: ro ? (_rel, mode) => ((mode & 0o170000) === 0o100000 && (mode & 0o111) ? mode & ~0o222 : mode) : undefined,
     });
     const pkglist = [...ordered].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.nevra < b.nevra ? -1 : 1))

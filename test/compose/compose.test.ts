@@ -72,7 +72,7 @@ void describe('compose', () => {
     assert.deepEqual(JSON.parse(r.stdout), {
       releasever: '20',
       repos: ['fixture'],
-      packages: ['@core', 'kernel', 'dracut', 'fgnome-core', 'fgnome-apps', 'fextra'],
+      packages: ['@core', 'kernel', 'dracut', 'fgnome-core', 'fselinux-policy', 'fgnome-apps', 'fextra'],
       'automatic-version-prefix': '20',
       'mutate-os-release': '20',
       units: ['fdaemon.service'],
@@ -81,6 +81,7 @@ void describe('compose', () => {
       'initramfs-args': ['--add', 'ostree'],
       'add-commit-metadata': { 'fedostree.fixture': 'compose-test' },
       ref: REF('workstation/gnome-default'),
+      selinux: true,
       'default-target': 'graphical.target',
       'tmp-is-dir': true,
       variables: { flavor: 'default' },
@@ -168,6 +169,12 @@ void describe('compose', () => {
     assert.ok((await lstat(join(gdefault, 'tmp'))).isDirectory(), 'tmp-is-dir');
     assert.equal(await readlink(join(gdefault, 'usr/etc/systemd/system/default.target')), '/usr/lib/systemd/system/graphical.target');
     for (const d of [server, minimal, gdefault]) await rm(d, { recursive: true, force: true });
+    // selinux: labels from the tree's own file_contexts, /usr/etc labelled as /etc
+    const lsX = async (ref: string, p: string): Promise<string> => (await run('ostree', ['ls', `--repo=${repo}`, '-X', ref, p])).stdout;
+    assert.match(await lsX(REF('workstation/gnome-core'), '/usr/etc/passwd'), /passwd_file_t/);
+    assert.match(await lsX(REF('workstation/gnome-core'), '/usr/bin/busybox'), /bin_t/);
+    assert.match(await lsX(REF('workstation/gnome-core'), `/usr/lib/modules/6.1.0-1.fc20.${ARCH}/vmlinuz`), /modules_object_t/);
+    assert.doesNotMatch(await lsX(REF('base/minimal'), '/usr/bin/busybox'), /selinux|_t:/, 'no labels without selinux: true');
   });
 
   void it('objects shared by trees are stored once; an unchanged second run commits and imports nothing', async () => {
