@@ -3,12 +3,12 @@
  * (its `etc` compared with its `usr/etc`) are carried onto the new deployment's `usr/etc` copy.
  */
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from 'node:fs';
 import { FedostreeError, withContext } from '../util/errors.ts';
-import { getXattrs } from '../ostree/_xattr.ts';
+import { getXattrs, setXattrs } from '../ostree/_xattr.ts';
 
 const run = promisify(execFile);
 
@@ -129,10 +129,11 @@ export async function mergeEtc(oldDeploy: string, newDeploy: string): Promise<Et
     const existing = await lstat(dest).catch(() => null);
     await mkdir(dirname(dest), { recursive: true });
     if (nb.st.isDirectory() && existing?.isDirectory() && !result.added.includes(rel)) {
-      // metadata-only change of a directory: copy the attributes, keep the merged content
-      await run('cp', ['-a', '--attributes-only', '--no-target-directory', join(oldEtc, rel), dest]).catch(() => undefined);
-      await run('chmod', [(nb.st.mode & 0o7777).toString(8), dest]);
-      await run('chown', ['-h', `${nb.st.uid}:${nb.st.gid}`, dest]);
+      // metadata-only change of a directory: its mode, owner and xattrs; the merged content stays
+      await chmod(dest, nb.st.mode & 0o7777);
+      await lchown(dest, nb.st.uid, nb.st.gid);
+      const x = (await getXattrs([join(oldEtc, rel)])).get(join(oldEtc, rel)) ?? [];
+      await setXattrs([{ path: dest, xattrs: x }]);
       continue;
     }
     if (existing) await rm(dest, { recursive: true, force: true });
