@@ -155,9 +155,12 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       await fh.utimes(f.mtime, f.mtime);
     }
   };
+  // Temp names: one random prefix per extraction plus a counter (O_EXCL catches any clash).
+  const tmpPrefix = `.fedostree-tmp-${randomBytes(4).toString('hex')}-`;
+  let tmpSeq = 0;
   const tmpName = (r: string): string => {
     const k = r.lastIndexOf('/');
-    return abs(`${r.slice(0, k + 1)}.fedostree-tmp-${randomBytes(6).toString('hex')}`);
+    return abs(`${r.slice(0, k + 1)}${tmpPrefix}${tmpSeq++}`);
   };
   const writeRegular = async (r: string, f: RpmFile, chunks: AsyncIterable<Buffer> | Buffer[]): Promise<void> => {
     const tmp = tmpName(r);
