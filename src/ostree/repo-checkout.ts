@@ -3,14 +3,16 @@
  * objects (bare modes). Every dirtree is read and validated before the first write.
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, mkdir, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, lchown, link, lstat, mkdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { inflateRaw as inflateRawCb } from 'node:zlib';
+import { promisify } from 'node:util';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { FedostreeError, UsageError, withContext } from '../util/errors.ts';
+import { FedostreeError, FormatError, UsageError, withContext } from '../util/errors.ts';
 import { Limiter } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
-import { S_IFLNK, S_IFMT, type DirMeta, type FileHeader, type Xattr } from './objects.ts';
+import { splitLenPrefixed, S_IFLNK, S_IFMT, type DirMeta, type FileHeader, type Xattr } from './objects.ts';
 import type { OstreeRepo } from './repo.ts';
 import { listTree, lookupPath, type TreeEntry } from './repo-traverse.ts';
 import { setXattrs } from './_xattr.ts';
@@ -29,6 +31,9 @@ export interface CheckoutOptions {
   concurrency?: number;
   onProgress?: ProgressListener;
 }
+
+const inflate = promisify(inflateRawCb);
+const SMALL = 1024 * 1024;
 
 function tmpBeside(p: string): string {
   return join(dirname(p), `.${basename(p)}.tmp-${randomBytes(6).toString('hex')}`);
@@ -110,8 +115,18 @@ export async function checkout(repo: OstreeRepo, rev: string, dest: string, opti
       await symlink(h.symlinkTarget, target);
       if (!userMode) await lchown(target, h.uid, h.gid);
     } else {
-      const f = await repo.loadFile(e.checksum, known);
-      await pipeline(f.open(), createWriteStream(target, { mode: 0o600 }));
+      if (!repo.isArchive) await copyFile(repo.objectPath(e.checksum, 'file'), target);
+      else if (known.size <= SMALL) {
+        // One read and one inflate on the thread pool; bounded by the header's size.
+        const raw = await readFile(repo.objectPath(e.checksum, 'file'));
+        const { payloadStart } = splitLenPrefixed(raw, `file object ${e.checksum}`);
+        const data = known.size === 0 ? Buffer.alloc(0) : await inflate(raw.subarray(payloadStart), { maxOutputLength: known.size + 1 });
+        if (data.length !== known.size) throw new FormatError(`file object ${e.checksum}: ${data.length} bytes, header says ${known.size}`);
+        await writeFile(target, data, { mode: 0o600 });
+      } else {
+        const f = await repo.loadFile(e.checksum, known);
+        await pipeline(f.open(), createWriteStream(target, { mode: 0o600 }));
+      }
       if (!userMode) await chown(target, h.uid, h.gid);
       await chmod(target, userMode ? h.mode & 0o777 & ~0o6000 : h.mode & 0o7777);
       if (wantXattrs && h.xattrs.length) pendingXattrs.push({ path: target, xattrs: h.xattrs });

@@ -3,16 +3,17 @@
  * with bounded concurrency), write its dirtrees, write the commit object, move the ref.
  */
 import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FedostreeError, FormatError, UsageError, withContext } from '../util/errors.ts';
-import { Limiter } from '../util/concurrency.ts';
+import { Limiter, mapLimit } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import {
   encodeCommit, encodeDirMeta, metaString, metaStrv, S_IFLNK, S_IFMT, S_IFREG, type FileHeader, type MetaEntry, type Xattr,
 } from './objects.ts';
 import { MutableTree } from './mutable-tree.ts';
 import type { ContentSource, OstreeRepo } from './repo.ts';
-import { dumpXattrsRecursive } from './_xattr.ts';
+import { getXattrs } from './_xattr.ts';
 
 export interface DirectoryImportOptions {
   /** Override the owner of every file and directory (`--owner-uid`/`--owner-gid`). */
@@ -70,71 +71,74 @@ export async function scanHardlinks(repo: OstreeRepo): Promise<Map<string, strin
 /**
  * Import the directory `dir` into `tree` (merging over what is there), writing content and dirmeta
  * objects. The directory's own metadata becomes the tree's metadata.
+ *
+ * Three passes: walk (lstat only), read xattrs of the directories and of the files that are not
+ * hardlinks of existing objects (one tool run per batch), then hash/compress/write the files
+ * with bounded concurrency. Memory stays proportional to the number of entries, not their size.
  */
 export async function writeDirectoryToMtree(repo: OstreeRepo, dir: string, tree: MutableTree, options: DirectoryImportOptions = {}): Promise<void> {
   const root = resolve(dir);
   const rootStat = await lstat(root).catch((err: unknown) => withContext(`commit: reading ${root}`, err));
   if (!rootStat.isDirectory()) throw new UsageError(`commit: ${root} is not a directory`);
-  const xattrMap = options.noXattrs ? new Map<string, Xattr[]>() : await dumpXattrsRecursive(root);
   const useDevino = options.linkCheckoutSpeedup !== false && !repo.isArchive;
   const devino = useDevino ? await scanHardlinks(repo) : new Map<string, string>();
-  const limiter = new Limiter(options.concurrency ?? 8);
-  let done = 0;
   const own = (uid: number, gid: number): [number, number] => [options.ownerUid ?? uid, options.ownerGid ?? gid];
-  const xattrsOf = (p: string): Xattr[] => xattrMap.get(p) ?? [];
 
-  const dirMeta = async (p: string, st: { uid: number; gid: number; mode: number }): Promise<string> => {
-    const [uid, gid] = own(st.uid, st.gid);
-    return repo.writeMetadata('dirmeta', encodeDirMeta({ uid, gid, mode: st.mode, xattrs: xattrsOf(p) }));
-  };
-
-  const importDir = async (path: string, t: MutableTree, st: { uid: number; gid: number; mode: number }): Promise<void> => {
-    t.metaChecksum = await dirMeta(path, st);
-    await t.expand(repo);
-    const entries = await readdir(path, { withFileTypes: true }).catch((err: unknown) => withContext(`commit: reading ${path}`, err));
-    const tasks: Array<Promise<void>> = [];
-    for (const e of entries) {
-      const p = join(path, e.name);
-      if (e.isDirectory()) {
-        const est = await lstat(p);
-        const sub = await t.ensureDir(repo, e.name);
-        tasks.push(importDir(p, sub, est));
+  // Pass 1: walk.
+  interface DirItem { path: string; t: MutableTree; st: Stats }
+  interface FileItem { path: string; name: string; t: MutableTree; st: Stats; hit?: string }
+  const dirs: DirItem[] = [{ path: root, t: tree, st: rootStat }];
+  const files: FileItem[] = [];
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i];
+    await d.t.expand(repo);
+    const entries = await readdir(d.path, { withFileTypes: true }).catch((err: unknown) => withContext(`commit: reading ${d.path}`, err));
+    const stats = await Promise.all(entries.map((e) => lstat(join(d.path, e.name)).catch((err: unknown) => withContext(`commit: reading ${join(d.path, e.name)}`, err))));
+    for (const [k, e] of entries.entries()) {
+      const p = join(d.path, e.name);
+      const st = stats[k];
+      if (st.isDirectory()) {
+        dirs.push({ path: p, t: await d.t.ensureDir(repo, e.name), st });
         continue;
       }
-      tasks.push(limiter.run(async () => {
-        const est = await lstat(p).catch((err: unknown) => withContext(`commit: reading ${p}`, err));
-        const fmt = est.mode & S_IFMT;
-        if (fmt !== S_IFREG && fmt !== S_IFLNK) {
-          throw new FormatError(`commit: ${p}: unsupported file type (mode 0${est.mode.toString(8)})`, { path: p });
-        }
-        if (fmt === S_IFREG && useDevino) {
-          const hit = devino.get(`${est.dev}:${est.ino}`);
-          if (hit) {
-            t.replaceFile(e.name, hit);
-            done++;
-            return;
-          }
-        }
-        const [uid, gid] = own(est.uid, est.gid);
-        const header: FileHeader = {
-          uid, gid, mode: est.mode, rdev: 0,
-          symlinkTarget: fmt === S_IFLNK ? await readlink(p) : '',
-          xattrs: xattrsOf(p),
-        };
-        const source: ContentSource = { kind: 'path', path: p, size: est.size };
-        const checksum = await repo.writeContent(header, source).catch((err: unknown) => withContext(`commit: ${p}`, err));
-        t.replaceFile(e.name, checksum);
-        done++;
-        if (options.onProgress && done % 256 === 0) options.onProgress({ stage: 'commit', done, unit: 'files' });
-      }));
+      const fmt = st.mode & S_IFMT;
+      if (fmt !== S_IFREG && fmt !== S_IFLNK) {
+        throw new FormatError(`commit: ${p}: unsupported file type (mode 0${st.mode.toString(8)})`, { path: p });
+      }
+      const hit = fmt === S_IFREG && useDevino ? devino.get(`${st.dev}:${st.ino}`) : undefined;
+      files.push({ path: p, name: e.name, t: d.t, st, hit });
     }
-    // Settle every task before reporting the first error (no stray writes after we return).
-    const results = await Promise.allSettled(tasks);
-    for (const r of results) if (r.status === 'rejected') throw r.reason as Error;
-  };
-  await importDir(root, tree, rootStat);
+  }
+  // Pass 2: xattrs (not needed for hardlinked objects: their checksum is reused as is).
+  const xattrMap = options.noXattrs ? new Map<string, Xattr[]>()
+    : await getXattrs([...dirs.map((d) => d.path), ...files.filter((f) => !f.hit).map((f) => f.path)]);
+  const xattrsOf = (p: string): Xattr[] => xattrMap.get(p) ?? [];
+  for (const d of dirs) {
+    const [uid, gid] = own(d.st.uid, d.st.gid);
+    d.t.metaChecksum = await repo.writeMetadata('dirmeta', encodeDirMeta({ uid, gid, mode: d.st.mode, xattrs: xattrsOf(d.path) }));
+  }
+  // Pass 3: content.
+  let done = 0;
+  await mapLimit(files, options.concurrency ?? 8, async (f) => {
+    if (f.hit) {
+      f.t.replaceFile(f.name, f.hit);
+    } else {
+      const isLink = (f.st.mode & S_IFMT) === S_IFLNK;
+      const [uid, gid] = own(f.st.uid, f.st.gid);
+      const header: FileHeader = {
+        uid, gid, mode: f.st.mode, rdev: 0,
+        symlinkTarget: isLink ? await readlink(f.path) : '',
+        xattrs: xattrsOf(f.path),
+      };
+      const source: ContentSource = { kind: 'path', path: f.path, size: f.st.size };
+      const checksum = await repo.writeContent(header, source).catch((err: unknown) => withContext(`commit: ${f.path}`, err));
+      f.t.replaceFile(f.name, checksum);
+    }
+    done++;
+    if (options.onProgress && done % 256 === 0) options.onProgress({ stage: 'commit', done, total: files.length, unit: 'files' });
+  });
   await repo.flush();
-  options.onProgress?.({ stage: 'commit', done, unit: 'files' });
+  options.onProgress?.({ stage: 'commit', done, total: files.length, unit: 'files' });
 }
 
 /** Timestamp default: SOURCE_DATE_EPOCH, else now. */

@@ -77,6 +77,20 @@ void test('checkout: hardlinks (-H), --union, --subpath match ostree', async () 
   run('ostree', ['checkout', `--repo=${repoPath}`, '-H', 'test/main', h2]);
   assert.equal(snapshot(h1), snapshot(h2));
   assert.ok(Number(run('stat', ['-c', '%h', join(h1, 'README')]).stdout) >= 3, 'hardlinked');
+  // Re-commit of hardlink checkouts with one file changed: same checksum as ostree --link-checkout-speedup.
+  for (const h of [h1, h2]) {
+    await writeFile(join(h, 'etc/new-file'), 'new\n');
+    await rm(join(h, 'bin/tool'));
+    await writeFile(join(h, 'bin/tool'), 'replaced\n');
+  }
+  const recommit = ['--orphan', `--timestamp=${TS}`, '--no-bindings'];
+  const ra = fedostree(['repo', 'commit', `--repo=${repoPath}`, ...recommit, h1]).stdout.trim();
+  const rb = run('ostree', ['commit', `--repo=${repoPath}`, '--link-checkout-speedup', ...recommit, h2]).stdout.trim();
+  assert.equal(ra, rb, 're-commit of a hardlink checkout');
+  await rm(h1, { recursive: true, force: true });
+  await rm(h2, { recursive: true, force: true });
+  await checkout(repo, 'test/main', h1, { hardlinks: true });
+  run('ostree', ['checkout', `--repo=${repoPath}`, '-H', 'test/main', h2]);
   // union over the other commit
   await checkout(repo, 'test/main^', h1, { union: true, hardlinks: false });
   run('ostree', ['checkout', `--repo=${repoPath}`, '--union', 'test/main^', h2]);
