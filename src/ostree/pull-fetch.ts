@@ -6,7 +6,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,8 @@ export interface FetcherOptions {
   retries?: number;
   /** Per-request timeout, ms. */
   timeoutMs?: number;
+  /** Connections per host (keep-alive). */
+  maxSockets?: number;
 }
 
 export interface Fetcher {
@@ -25,10 +29,17 @@ export interface Fetcher {
   get(rel: string, maxSize: number): Promise<Buffer | null>;
   /** Download `rel` into `dest`, continuing a partial `dest` if possible; false if absent. */
   download(rel: string, dest: string, maxSize: number): Promise<boolean>;
+  /**
+   * Fetch `rel`: kept in memory if the server announces at most `memLimit` bytes and nothing partial
+   * exists at `dest`, else streamed (resumable) into `dest` ('file'). null if absent.
+   */
+  fetchSpill(rel: string, dest: string, maxSize: number, memLimit: number): Promise<Buffer | 'file' | null>;
   /** Bytes received so far. */
   bytes: number;
   /** Requests made so far. */
   requests: number;
+  /** Drop kept-alive connections. */
+  close(): void;
 }
 
 class NetError extends Error {}
@@ -50,10 +61,20 @@ class HttpFetcher implements Fetcher {
   requests = 0;
   private readonly retries: number;
   private readonly timeoutMs: number;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   constructor(base: string, o: FetcherOptions) {
     this.base = base.endsWith('/') ? base : base + '/';
     this.retries = o.retries ?? 5;
     this.timeoutMs = o.timeoutMs ?? 120_000;
+    const maxSockets = o.maxSockets ?? 16;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets });
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private async attempt<T>(rel: string, fn: () => Promise<T>): Promise<T> {
@@ -70,50 +91,102 @@ class HttpFetcher implements Fetcher {
     }
   }
 
-  private async request(rel: string, headers: Record<string, string> = {}): Promise<Response | null> {
+  private request(rel: string, headers: Record<string, string> = {}): Promise<IncomingMessage | null> {
     this.requests++;
-    let res: Response;
-    try {
-      res = await fetch(this.base + rel, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (err) {
-      throw new NetError((err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message);
-    }
-    if (res.status === 404 || res.status === 410) {
-      await res.body?.cancel();
-      return null;
-    }
-    if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      await res.body?.cancel();
-      throw new NetError(`HTTP ${res.status}`);
-    }
-    if (res.status !== 200 && res.status !== 206) {
-      await res.body?.cancel();
-      throw new FedostreeError('ENETWORK', `fetching ${this.base}${rel}: HTTP ${res.status} ${res.statusText}`);
-    }
-    return res;
+    const url = new URL(this.base + rel);
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.get(url, { headers, agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent, timeout: this.timeoutMs }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 404 || status === 410) {
+          res.resume();
+          resolve(null);
+        } else if (status >= 500 || status === 429 || status === 408) {
+          res.resume();
+          reject(new NetError(`HTTP ${status}`));
+        } else if (status !== 200 && status !== 206) {
+          res.resume();
+          reject(new FedostreeError('ENETWORK', `fetching ${this.base}${rel}: HTTP ${status} ${res.statusMessage ?? ''}`.trim()));
+        } else resolve(res);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no response within ${this.timeoutMs} ms`)));
+      req.on('error', (e) => reject(new NetError(e.message)));
+    });
   }
 
   get(rel: string, maxSize: number): Promise<Buffer | null> {
     return this.attempt(rel, async () => {
       const res = await this.request(rel);
       if (!res) return null;
-      const len = Number(res.headers.get('content-length') ?? '0');
+      const len = Number(res.headers['content-length'] ?? '0');
       if (len > maxSize) {
-        await res.body?.cancel();
+        res.destroy();
         throw new FormatError(`${this.base}${rel}: ${len} bytes is larger than the ${maxSize} byte limit`);
       }
       const chunks: Buffer[] = [];
+      let n = 0;
       try {
-        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), capStream(maxSize, `${this.base}${rel}`), async function* (src: AsyncIterable<Buffer>) {
-          for await (const c of src) chunks.push(c);
-        });
+        for await (const c of res as AsyncIterable<Buffer>) {
+          n += c.length;
+          if (n > maxSize) {
+            res.destroy();
+            throw new FormatError(`${this.base}${rel}: larger than the ${maxSize} byte limit`);
+          }
+          chunks.push(c);
+        }
       } catch (err) {
         if (err instanceof FedostreeError) throw err;
         throw new NetError((err as Error).message);
       }
-      const buf = Buffer.concat(chunks);
+      if (!res.complete) throw new NetError('connection closed before the end of the response');
+      const buf = Buffer.concat(chunks, n);
       this.bytes += buf.length;
       return buf;
+    });
+  }
+
+  fetchSpill(rel: string, dest: string, maxSize: number, memLimit: number): Promise<Buffer | 'file' | null> {
+    return this.attempt(rel, async () => {
+      let have = 0;
+      try {
+        have = (await stat(dest)).size;
+      } catch {
+        have = 0;
+      }
+      const res = await this.request(rel, have > 0 ? { range: `bytes=${have}-` } : {});
+      if (!res) return null;
+      const lenHeader = res.headers['content-length'];
+      const len = lenHeader === undefined ? -1 : Number(lenHeader);
+      if (have === 0 && res.statusCode === 200 && len >= 0 && len <= memLimit) {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        try {
+          for await (const c of res as AsyncIterable<Buffer>) {
+            n += c.length;
+            if (n > memLimit) throw new NetError('response longer than announced');
+            chunks.push(c);
+          }
+        } catch (err) {
+          throw err instanceof NetError ? err : new NetError((err as Error).message);
+        }
+        if (!res.complete || n !== len) throw new NetError('connection closed before the end of the response');
+        this.bytes += n;
+        return Buffer.concat(chunks, n);
+      }
+      const append = have > 0 && res.statusCode === 206;
+      try {
+        await pipeline(
+          res,
+          capStream(maxSize, `${this.base}${rel}`, append ? have : 0),
+          new Transform({ transform: (c: Buffer, _e, cb) => { this.bytes += c.length; cb(null, c); } }),
+          createWriteStream(dest, { flags: append ? 'a' : 'w', mode: 0o644 }),
+        );
+      } catch (err) {
+        if (err instanceof FedostreeError) throw err;
+        throw new NetError((err as Error).message);
+      }
+      if (!res.complete) throw new NetError('connection closed before the end of the response');
+      return 'file';
     });
   }
 
@@ -127,11 +200,11 @@ class HttpFetcher implements Fetcher {
       }
       const res = await this.request(rel, have > 0 ? { range: `bytes=${have}-` } : {});
       if (!res) return false;
-      const append = have > 0 && res.status === 206;
+      const append = have > 0 && res.statusCode === 206;
       const start = append ? have : 0;
       try {
         await pipeline(
-          Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+          res,
           capStream(maxSize, `${this.base}${rel}`, start),
           new Transform({ transform: (c: Buffer, _e, cb) => { this.bytes += c.length; cb(null, c); } }),
           createWriteStream(dest, { flags: append ? 'a' : 'w', mode: 0o644 }),
@@ -140,6 +213,7 @@ class HttpFetcher implements Fetcher {
         if (err instanceof FedostreeError) throw err;
         throw new NetError((err as Error).message);
       }
+      if (!res.complete) throw new NetError('connection closed before the end of the response');
       return true;
     });
   }
@@ -154,6 +228,9 @@ class FileFetcher implements Fetcher {
     this.base = base;
     this.root = base.startsWith('file://') ? fileURLToPath(base) : base;
   }
+  close(): void {
+    // nothing held open
+  }
   async get(rel: string, maxSize: number): Promise<Buffer | null> {
     this.requests++;
     const p = join(this.root, rel);
@@ -167,6 +244,18 @@ class FileFetcher implements Fetcher {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
       throw err;
     }
+  }
+  async fetchSpill(rel: string, dest: string, maxSize: number, memLimit: number): Promise<Buffer | 'file' | null> {
+    const p = join(this.root, rel);
+    let size: number;
+    try {
+      size = (await stat(p)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+    if (size <= memLimit) return this.get(rel, memLimit);
+    return (await this.download(rel, dest, maxSize)) ? 'file' : null;
   }
   async download(rel: string, dest: string, maxSize: number): Promise<boolean> {
     this.requests++;

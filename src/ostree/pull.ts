@@ -6,12 +6,13 @@
  * continue with byte ranges, `state/C.commitpartial` marks an unfinished commit), downgrades refused.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, constants as zc } from 'node:zlib';
+import { createInflateRaw, inflateRaw as inflateRawCb, constants as zc } from 'node:zlib';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, IntegrityError, NotFoundError, UsageError, tryContext } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -31,6 +32,11 @@ import { applyStaticDeltaFromFetcher } from './static-delta-apply.ts';
 
 /** Metadata objects larger than this are refused (as the peer tool does). */
 export const MAX_METADATA_SIZE = 10 * 1024 * 1024;
+/** Compressed objects up to this size are fetched and verified in memory. */
+const SMALL_OBJECT = 1024 * 1024;
+/** ...and inflated in memory if they announce at most this many bytes (bounds compression bombs). */
+const MAX_INFLATE_IN_MEMORY = 8 * 1024 * 1024;
+const inflateRaw = promisify(inflateRawCb);
 /** Largest content object accepted (compressed or not). */
 export const MAX_CONTENT_SIZE = 64 * 1024 * 1024 * 1024;
 
@@ -145,6 +151,26 @@ export async function verifyFilez(path: string, checksum: string, rawOut?: strin
   return { header, size: Number(size) };
 }
 
+/** Verify `.filez` bytes held in memory; returns the header and the inflated content (null: too big to inflate in memory). */
+export async function verifyFilezBuffer(data: Buffer, checksum: string): Promise<{ header: ReturnType<typeof decodeArchiveHeader>['header']; content: Buffer } | null> {
+  const what = `file object ${checksum}`;
+  const { variant, payloadStart } = splitLenPrefixed(data, what);
+  const { header, size } = decodeArchiveHeader(variant, what);
+  validateFileHeader(header, what);
+  if (size > BigInt(MAX_INFLATE_IN_MEMORY)) return null;
+  let content: Buffer;
+  try {
+    content = payloadStart === data.length ? Buffer.alloc(0)
+      : await inflateRaw(data.subarray(payloadStart), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: Number(size) + 1 });
+  } catch (err) {
+    throw new IntegrityError(`${what}: corrupt compressed content: ${(err as Error).message}`);
+  }
+  if (BigInt(content.length) !== size) throw new IntegrityError(`${what}: content is ${content.length} bytes, header says ${size}`);
+  const got = createHash('sha256').update(contentStreamHeader(header)).update(content).digest('hex');
+  if (got !== checksum) throw new IntegrityError(`${what}: content hashes to ${got}`, { checksum, got });
+  return { header, content };
+}
+
 /** Split `REF@CHECKSUM` into its parts. */
 function parseRefSpec(spec: string): { ref: string | null; commit: string | null } {
   const at = spec.lastIndexOf('@');
@@ -170,7 +196,7 @@ class Puller {
     this.repo = repo;
     this.src = src;
     this.o = o;
-    this.fetcher = createFetcher(src.url, { retries: o.retries });
+    this.fetcher = createFetcher(src.url, { retries: o.retries, maxSockets: Math.max(1, o.concurrency ?? 8) });
     this.limiter = new Limiter(Math.max(1, o.concurrency ?? 8));
   }
 
@@ -227,20 +253,34 @@ class Puller {
       return;
     }
     const part = join(this.repo.tmpDir, `pull-${checksum}.filez.part`);
-    const ok = await this.fetcher.download(objectRelPath(checksum, 'file', true), part, MAX_CONTENT_SIZE);
-    if (!ok) throw new NotFoundError(`remote ${this.src.url}: file object ${checksum} not found`, { checksum });
+    const got = await this.fetcher.fetchSpill(objectRelPath(checksum, 'file', true), part, MAX_CONTENT_SIZE, SMALL_OBJECT);
+    if (!got) throw new NotFoundError(`remote ${this.src.url}: file object ${checksum} not found`, { checksum });
+    const small = got === 'file' ? null : await verifyFilezBuffer(got, checksum);
+    if (got !== 'file' && !small) await writeFile(part, got, { mode: 0o644 });
+    if (small && got !== 'file') {
+      const { header, content } = small;
+      if (this.repo.isArchive) {
+        const tmp = join(this.repo.tmpDir, tmpName('pull'));
+        await writeFile(tmp, got, { mode: 0o644 });
+        await this.placeArchiveObject(tmp, checksum);
+      } else {
+        const stored = await this.repo.writeContent(header, { kind: 'buffer', data: content });
+        if (stored !== checksum) throw new IntegrityError(`file object ${checksum}: stored as ${stored}`);
+      }
+      this.fetched++;
+      this.progress();
+      return;
+    }
     try {
       if (this.repo.isArchive) {
         await verifyFilez(part, checksum);
-        const dest = this.repo.objectPath(checksum, 'file');
-        await mkdir(dirname(dest), { recursive: true });
-        await rename(part, dest);
+        await this.placeArchiveObject(part, checksum);
       } else {
         const raw = join(this.repo.tmpDir, tmpName('pull-raw'));
         try {
           const { header, size } = await verifyFilez(part, checksum, raw);
-          const got = await this.repo.writeContent(header, { kind: 'path', path: raw, size });
-          if (got !== checksum) throw new IntegrityError(`file object ${checksum}: stored as ${got}`);
+          const stored = await this.repo.writeContent(header, { kind: 'path', path: raw, size });
+          if (stored !== checksum) throw new IntegrityError(`file object ${checksum}: stored as ${stored}`);
         } finally {
           await rm(raw, { force: true });
         }
@@ -253,6 +293,18 @@ class Puller {
     await rm(part, { force: true });
     this.fetched++;
     this.progress();
+  }
+
+  /** Rename a verified `.filez` into place (archive destinations store it as received). */
+  private async placeArchiveObject(tmp: string, checksum: string): Promise<void> {
+    const dest = this.repo.objectPath(checksum, 'file');
+    try {
+      await rename(tmp, dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+    }
   }
 
   walkTree(tree: string, meta: string): void {
@@ -399,6 +451,7 @@ export async function pullFrom(repo: OstreeRepo, source: PullSource, refs: strin
       if (sigBytes) await writeFileAtomic(join(dir, `${source.remote}.sig`), sigBytes, { tmpDir: repo.tmpDir });
     }
   } finally {
+    p.fetcher.close();
     await lock.release();
   }
   result.objectsFetched = p.fetched;
