@@ -84,10 +84,13 @@ export function parseRelation(text: string, what = 'relation'): Relation {
 export function relationToRpm(rel: Relation): string {
   if (!rel.op || !rel.version) return rel.name;
   const evr = debVersionToEvr(rel.version);
-  // A Debian version without a revision constrains the upstream version only; so does RPM without -R.
+  const op = OPS[rel.op];
+  // A Debian version without a revision has an empty revision, below every real one: `>> 2.36` holds
+  // for 2.36-9. RPM without -R compares the version only, which is right for >=, << and =; for > and
+  // <= the release must take part, and release 0 (what a revision-less version maps to) stands in.
   const hasRevision = rel.version.includes('-');
-  const v = `${evr.epoch ? `${evr.epoch}:` : ''}${evr.version}${hasRevision ? `-${evr.release}` : ''}`;
-  return `${rel.name} ${OPS[rel.op]} ${v}`;
+  const release = hasRevision ? `-${evr.release}` : op === '>' || op === '<=' ? '-0' : '';
+  return `${rel.name} ${op} ${evr.epoch ? `${evr.epoch}:` : ''}${evr.version}${release}`;
 }
 
 /**

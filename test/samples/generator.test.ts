@@ -18,8 +18,12 @@ void test('Debian versions map to RPM EVR', () => {
 void test('dependency fields map to RPM deps, alternatives to rich or-deps', () => {
   assert.deepEqual(dependsToRpm('libc6 (>= 2.34), libtinfo6 (>= 6)'), ['libc6 >= 2.34', 'libtinfo6 >= 6']);
   assert.deepEqual(dependsToRpm('debconf (>= 0.5) | debconf-2.0'), ['(debconf >= 0.5 or debconf-2.0)']);
-  assert.deepEqual(dependsToRpm('a (<< 2:1.0-1), b (>> 3), c (= 1.0-2), python3:any'), ['a < 2:1.0-1', 'b > 3', 'c = 1.0-2', 'python3']);
-  assert.deepEqual(dependsToRpm('x\n  , y (<= 1~rc1)'), ['x', 'y <= 1~rc1']);
+  assert.deepEqual(dependsToRpm('a (<< 2:1.0-1), b (>> 3-1), c (= 1.0-2), python3:any'), ['a < 2:1.0-1', 'b > 3-1', 'c = 1.0-2', 'python3']);
+  // Without a revision: >> and <= must count the (empty, lowest) revision; 2.36-9 satisfies `>> 2.36`.
+  assert.deepEqual(dependsToRpm('libc6 (>> 2.36), libc6 (<< 2.37), x (<= 1.0), y (>= 1:2), z (= 3)'), [
+    'libc6 > 2.36-0', 'libc6 < 2.37', 'x <= 1.0-0', 'y >= 1:2', 'z = 3',
+  ]);
+  assert.deepEqual(dependsToRpm('x\n  , y (<= 1~rc1)'), ['x', 'y <= 1~rc1-0']);
   assert.deepEqual(dependsToRpm(undefined), []);
   assert.throws(() => dependsToRpm('libc6 (>= )'), FormatError);
 });
