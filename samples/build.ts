@@ -198,11 +198,53 @@ async function writeRepoFiles(treesDir: string, repoDir: string, snap: SnapshotN
   await writeFile(join(treesDir, 'fedostree-sample.repo'), repo);
 }
 
+/**
+ * Serialise builds that share a cache root (parallel test files may all ask for the samples):
+ * an atomic mkdir of `<root>/.lock` holding the owner's pid; a dead owner's lock is taken over.
+ */
+async function withLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(root, '.lock');
+  await mkdir(root, { recursive: true });
+  let waited = false;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+      let alive = true;
+      if (pid > 0) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!waited) log(`waiting for another build (pid ${pid || '?'}) holding ${lock}`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const root = cacheRoot();
-  const genFiles = (await listFiles(SAMPLES, (r) => r.endsWith('.test.ts') || r === 'README.md')).filter((f) => f !== 'build.ts' || true);
-  const genHash = await hashFiles(SAMPLES, genFiles);
+  // Conversion of .debs depends on lib/ and setup/ only; build.ts, specs/, trees/ changes reuse it.
+  const convFiles = (await listFiles(SAMPLES, (r) => r.endsWith('.test.ts'))).filter((f) => f.startsWith('lib/') || f.startsWith('setup/'));
+  const convHash = await hashFiles(SAMPLES, convFiles);
+  const genHash = await hashFiles(SAMPLES, await listFiles(SAMPLES, (r) => r.endsWith('.test.ts') || r === 'README.md'));
   const fedFiles = await fedostreeFiles();
   const fedHash = await hashFiles(PROJECT, fedFiles);
   const nodeVersion = (await run(join(PROJECT, 'node_modules/node/bin/node'), ['--version'])).stdout.trim().replace(/^v/, '');
@@ -214,6 +256,21 @@ async function main(): Promise<void> {
     process.stdout.write(`${out}\n`);
     return;
   }
+  await withLock(root, () => build(root, out, { convHash, genHash, fedHash, nodeVersion, prodDeps }));
+  log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  process.stdout.write(`${out}\n`);
+}
+
+interface Keys {
+  convHash: string;
+  genHash: string;
+  fedHash: string;
+  nodeVersion: string;
+  prodDeps: string;
+}
+
+async function build(root: string, out: string, { convHash, genHash, fedHash, nodeVersion, prodDeps }: Keys): Promise<void> {
+  if (await exists(join(out, '.complete'))) return; // another process finished it while we waited
   await mkdir(join(root, 'debs'), { recursive: true });
 
   const names = (await readFile(join(SAMPLES, 'packages.txt'), 'utf8'))
@@ -225,7 +282,7 @@ async function main(): Promise<void> {
   log(`downloading ${refs.length} .debs into ${join(root, 'debs')}`);
   const debs = await downloadDebs(refs, join(root, 'debs'));
 
-  const rpmsDir = join(root, 'rpms', hashOf(genHash, ...refs.map(debFileName)));
+  const rpmsDir = join(root, 'rpms', hashOf(convHash, ...refs.map(debFileName)));
   if (!(await exists(join(rpmsDir, '.complete')))) {
     await rm(rpmsDir, { recursive: true, force: true });
     log(`converting ${debs.length} .debs to RPMs in ${rpmsDir}`);
@@ -260,8 +317,6 @@ async function main(): Promise<void> {
   await writeFile(join(tmpOut, '.complete'), `${new Date().toISOString()}\n`);
   await rm(out, { recursive: true, force: true });
   await rename(tmpOut, out);
-  log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  process.stdout.write(`${out}\n`);
 }
 
 try {
