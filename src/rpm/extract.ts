@@ -1,8 +1,9 @@
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, openSync, renameSync, symlinkSync, unlinkSync, writevSync } from 'node:fs';
+import { constants, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { chmod, chown, mkdir, open, readFile, realpath, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, withContext } from '../util/errors.ts';
+import { Limiter } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { isDir, isLink, isReg, type RpmFile } from './files.ts';
 import { openPackage, type RpmPackage } from './package.ts';
@@ -113,36 +114,6 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       throw err;
     }
   };
-  /** Small files: written synchronously (a few syscalls, no thread-pool round trips), temp + rename. */
-  const writeSmall = (r: string, f: RpmFile, chunks: Buffer[]): void => {
-    const tmp = tmpName(r);
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    let ok = false;
-    try {
-      let n = 0;
-      const total = chunks.reduce((a, c) => a + c.length, 0);
-      while (n < total) {
-        let skip = n;
-        const rest: Buffer[] = [];
-        for (const c of chunks) {
-          if (skip >= c.length) skip -= c.length;
-          else {
-            rest.push(skip ? c.subarray(skip) : c);
-            skip = 0;
-          }
-        }
-        n += writevSync(fd, rest);
-      }
-      if (users && groups) fchownSync(fd, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
-      fchmodSync(fd, f.mode & 0o7777);
-      futimesSync(fd, f.mtime, f.mtime);
-      ok = true;
-    } finally {
-      closeSync(fd);
-      if (!ok) unlinkSync(tmp);
-    }
-    place(tmp, r);
-  };
   const finishFile = async (target: string, f: RpmFile, fh: FileHandle | undefined): Promise<void> => {
     if (users && groups) {
       const uid = users.get(f.user) ?? 0;
@@ -216,46 +187,93 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
     place(tmp, r);
   };
 
-  for await (const e of readPayload(pkg)) {
-    const f = e.file;
-    if (f.path === '/') continue;
-    const r = rel(f.path);
-    ensureParents(r);
-    files++;
-    opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
-    if (isDir(f.mode)) {
-      try {
-        mkdirSync(abs(r), { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const st = lstatSync(abs(r));
-        if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
-        if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
-      }
-      knownDirs.add(r);
-      dirs.push(f);
-    } else if (isLink(f.mode)) {
-      const tmp = tmpName(r);
-      symlinkSync(f.linkTo, tmp);
-      if (users && groups) lchownSync(tmp, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
-      lutimesSync(tmp, f.mtime, f.mtime);
-      place(tmp, r);
-    } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
-      const tmp = tmpName(r);
-      linkSync(abs(rel(e.hardlinkOf)), tmp);
-      place(tmp, r);
-    } else if (isReg(f.mode)) {
-      bytes += f.size;
-      if (f.size <= SMALL) {
-        const chunks: Buffer[] = [];
-        for await (const c of e.content) chunks.push(c as Buffer);
-        writeSmall(r, f, chunks);
-      } else {
-        await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
-      }
+  // Small files go to the thread pool in the background (bounded), so parsing, hashing and
+  // decompression overlap with the disk; hardlinks wait for their target.
+  const limiter = new Limiter(8);
+  const written = new Map<string, Promise<void>>();
+  const pending = new Set<Promise<void>>();
+  let firstError: Error | undefined;
+  const writeSmallAsync = async (r: string, f: RpmFile, chunks: Buffer[]): Promise<void> => {
+    const tmp = tmpName(r);
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let ok = false;
+    try {
+      if (chunks.length) await fh.writev(chunks);
+      if (users && groups) await fh.chown(users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
+      await fh.chmod(f.mode & 0o7777);
+      await fh.utimes(f.mtime, f.mtime);
+      ok = true;
+    } finally {
+      await fh.close();
+      if (!ok) await unlink(tmp).catch(() => undefined);
     }
-    // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
+    place(tmp, r);
+  };
+  const background = (path: string, run: () => Promise<void>): void => {
+    const p = limiter.run(run).catch((err: unknown) => {
+      firstError ??= err instanceof Error ? err : new Error(String(err));
+    });
+    written.set(path, p);
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  const throwIfFailed = (): void => {
+    if (firstError) throw firstError;
+  };
+  try {
+    for await (const e of readPayload(pkg)) {
+      throwIfFailed();
+      const f = e.file;
+      if (f.path === '/') continue;
+      const r = rel(f.path);
+      ensureParents(r);
+      files++;
+      opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
+      if (isDir(f.mode)) {
+        try {
+          mkdirSync(abs(r), { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const st = lstatSync(abs(r));
+          if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
+          if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
+        }
+        knownDirs.add(r);
+        dirs.push(f);
+      } else if (isLink(f.mode)) {
+        const tmp = tmpName(r);
+        symlinkSync(f.linkTo, tmp);
+        if (users && groups) lchownSync(tmp, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
+        lutimesSync(tmp, f.mtime, f.mtime);
+        place(tmp, r);
+      } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
+        await written.get(e.hardlinkOf);
+        throwIfFailed();
+        const tmp = tmpName(r);
+        linkSync(abs(rel(e.hardlinkOf)), tmp);
+        place(tmp, r);
+      } else if (isReg(f.mode)) {
+        bytes += f.size;
+        if (f.size <= SMALL) {
+          const chunks: Buffer[] = [];
+          for await (const c of e.content) chunks.push(c as Buffer);
+          if (pending.size >= 64) await Promise.race(pending);
+          background(f.path, () => writeSmallAsync(r, f, chunks));
+        } else {
+          await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
+          written.set(f.path, Promise.resolve());
+        }
+      }
+      // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
+    }
+  } catch (err) {
+    // Let in-flight writes finish so nothing appears after the error is reported.
+    await Promise.allSettled(pending);
+    throw err;
   }
+  await Promise.all(pending);
+  throwIfFailed();
   // Directory modes and times last, deepest first, so writes inside them were not blocked.
   for (const d of dirs.sort((a, b) => b.path.length - a.path.length)) {
     const target = abs(rel(d.path));
