@@ -16,7 +16,7 @@ import { KeyFile, checkout, commitPartialPath, listTree, lookupPath, S_IFMT, S_I
 import { copyTree, mergeEtc, type EtcMergeResult } from './etc-merge.ts';
 import { deployDirName, validateStateroot, type Deployment, type Sysroot } from './sysroot.ts';
 import {
-  devOf, ensureBootDir, freeBytes, osReleaseTitle, planFrom, removeDeployDir, writeDeployments, type PlannedDeployment, type WriteResult,
+  devOf, ensureBootDir, syncFs, freeBytes, osReleaseTitle, planFrom, removeDeployDir, writeDeployments, type PlannedDeployment, type WriteResult,
 } from './sysroot-write.ts';
 
 const run = promisify(execFile);
@@ -204,6 +204,7 @@ export async function deployCommit(sysroot: Sysroot, opts: DeployOptions): Promi
   const stamp = join(sysroot.path, 'ostree/deploy', os, 'var/.ostree-selabeled');
   if (!(await exists(stamp))) await writeFile(stamp, '');
   await run('chattr', ['+i', dir]).catch(() => undefined);
+  await syncFs(dir);
 
   // ---- kernel
   const bootcsum = await sha256Files([join(dir, kernel.vmlinuzPath), ...(kernel.initramfsPath ? [join(dir, kernel.initramfsPath)] : [])]);

@@ -60,11 +60,12 @@ export async function removeDeployDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-async function syncFs(path: string): Promise<void> {
+/** Flush the whole filesystem holding `path` (after a checkout of many hardlinks). */
+export async function syncFs(path: string): Promise<void> {
   await run('sync', ['-f', path]).catch(() => run('sync'));
 }
 
-/** Bytes free for an unprivileged... no: for root (f_bavail) on the filesystem holding `path`. */
+/** Bytes available (f_bavail) on the filesystem holding `path`. */
 export async function freeBytes(path: string): Promise<number> {
   const s = await statfs(path);
   return Number(s.bavail) * Number(s.bsize);
@@ -148,11 +149,15 @@ export async function writeDeployments(sysroot: Sysroot, list: PlannedDeployment
   // 1. the symlink farm ostree/boot.NB.NS
   const farm = join(sysroot.path, `ostree/boot.${newB}.${newS}`);
   await rm(farm, { recursive: true, force: true });
+  const farmDirs = new Set<string>([farm]);
   for (const [i, d] of list.entries()) {
     const dir = join(farm, d.stateroot, d.bootcsum);
     await mkdir(dir, { recursive: true });
     await symlink(`../../../deploy/${d.stateroot}/deploy/${deployDirName(d)}`, join(dir, String(bootserials[i])));
+    farmDirs.add(join(farm, d.stateroot)).add(dir);
   }
+  await mkdir(farm, { recursive: true });
+  for (const d of farmDirs) await fsyncDir(d);
 
   // 2. refs that keep deployed commits alive
   for (const [i, d] of list.entries()) await repo.setRef(`ostree/${newB}/${newS}/${i}`, d.csum);
@@ -169,12 +174,13 @@ export async function writeDeployments(sysroot: Sysroot, list: PlannedDeployment
       const text = formatBls({
         title: `${d.titleBase} (ostree:${multi ? `${d.stateroot}:` : ''}${i})`, version: String(k), options, linux: d.linux, initrd: d.initrd, extra: [],
       });
-      await writeFileAtomic(join(loaderDir, 'entries', `ostree-${k}-${d.stateroot}.conf`), text, { noSync: true });
+      await writeFileAtomic(join(loaderDir, 'entries', `ostree-${k}-${d.stateroot}.conf`), text);
     }
+    await fsyncDir(loaderDir);
     if (!(await exists(join(sysroot.path, 'boot/boot')))) await symlink('.', join(sysroot.path, 'boot/boot')).catch(() => undefined);
+    await fsyncDir(join(sysroot.path, 'boot'));
   }
-  await syncFs(join(sysroot.path, 'ostree'));
-  await syncFs(join(sysroot.path, 'boot'));
+  await fsyncDir(join(sysroot.path, 'ostree'));
 
   // 4. the commit point: one rename
   await swapSymlink(join(sysroot.path, `ostree/boot.${newB}`), `boot.${newB}.${newS}`);
