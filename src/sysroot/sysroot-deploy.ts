@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FedostreeError, NotFoundError, UsageError } from '../util/errors.ts';
+import { FedostreeError, NotFoundError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { KeyFile, checkout, commitPartialPath, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
@@ -234,9 +234,9 @@ export async function deployCommit(sysroot: Sysroot, opts: DeployOptions): Promi
   return { stateroot: os, commit: opts.commit, serial, path: dir, etc: etcResult, write };
 }
 
-/** Check the kernel-argument edit makes sense before the list is rewritten. */
+/** The deployment at `index`, or a clear error. */
 export function requireDeployment(sysroot: Sysroot, index: number): Deployment {
   const d = sysroot.deployments[index];
-  if (!Number.isInteger(index) || !d) throw new UsageError(`no deployment with index ${index} (there are ${sysroot.deployments.length})`);
+  if (!Number.isInteger(index) || !d) throw new NotFoundError(`no deployment with index ${index} (there are ${sysroot.deployments.length})`);
   return d;
 }
