@@ -12,6 +12,27 @@ import {
   Sysroot, adminDeploy, cleanup, deployVersion, initFs, osInit, rebase, rollback, setPinned, statusOf, upgrade, editDeploymentKargs,
 } from '../../src/sysroot/index.ts';
 import { cli, makeTree, ostreeCommit, removeTemp, run, tempDir } from './_helpers.ts';
+import { buildSpecs } from '../helpers/rpmbuild.ts';
+
+const SPEC = join(import.meta.dirname, '../fixtures/sysroot/fx-pkg.spec');
+
+/** Build the file-less fixture packages NAME-VERSION with the real rpmbuild. */
+async function buildPkgs(w: string, pkgs: Array<[string, string]>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [name, ver] of pkgs) {
+    const [rpm] = await buildSpecs([SPEC], { topdir: join(w, `rpmbuild-${name}-${ver}`), define: { pname: name, pver: ver } });
+    out.set(`${name}-${ver}`, rpm);
+  }
+  return out;
+}
+
+/** An rpmdb in TREE/usr/share/rpm made by the real rpm (--justdb). */
+async function rpmdbInto(tree: string, rpms: string[]): Promise<void> {
+  const db = join(tree, 'usr/share/rpm');
+  await mkdir(db, { recursive: true });
+  await run('rpm', ['--initdb', '--dbpath', db]);
+  await run('rpm', ['-i', '--justdb', '--nodeps', '--noscripts', '--dbpath', db, ...rpms]);
+}
 
 async function entries(s: string): Promise<string[]> {
   const dir = join(s, 'boot/loader/entries');
@@ -158,6 +179,43 @@ void test('upgrade, deploy-by-version, rollback, pin, cleanup, rebase, kargs and
     assert.equal(real.stdout.split('\n').filter((l) => /^\S? ?\s*\S+ [0-9a-f]{64}\.\d+/.test(l)).length, 4);
     const fsck = await run('ostree', ['fsck', `--repo=${join(s, 'ostree/repo')}`]);
     assert.match(fsck.stdout, /Validating/);
+  } finally {
+    await removeTemp(w);
+  }
+});
+
+void test('upgrade --preview lists the package changes between the deployed and the new commit', async () => {
+  const w = await tempDir('preview');
+  try {
+    const pk = await buildPkgs(w, [['fx-a', '1.0'], ['fx-a', '2.0'], ['fx-b', '1.0'], ['fx-c', '1.0']]);
+    const srv = join(w, 'srv');
+    const t = join(w, 'tree');
+    await run('ostree', ['init', `--repo=${srv}`, '--mode=archive']);
+    const publish = async (version: string, day: number, rpms: string[]): Promise<string> => {
+      await makeTree(t, { version });
+      await rpmdbInto(t, rpms);
+      const c = await ostreeCommit(srv, 'base/minimal', t, version, day);
+      await run('ostree', ['summary', '-u', `--repo=${srv}`]);
+      return c;
+    };
+    await publish('1', 1, [pk.get('fx-a-1.0') as string, pk.get('fx-b-1.0') as string]);
+    const s = join(w, 'sysroot');
+    await initFs(s);
+    await osInit(s, 'fedora');
+    await addRemote(await OstreeRepo.open(join(s, 'ostree/repo')), 'origin', `file://${srv}`, { noGpgVerify: true });
+    await run('ostree', ['pull', `--repo=${join(s, 'ostree/repo')}`, 'origin', 'base/minimal']);
+    await adminDeploy(await Sysroot.open(s, { cmdline: '' }), 'origin:base/minimal', { stateroot: 'fedora' });
+    const v2 = await publish('2', 2, [pk.get('fx-a-2.0') as string, pk.get('fx-c-1.0') as string]);
+    const r = await cli(['upgrade', '--preview', '--sysroot', s]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Upgrade available: ${v2}`));
+    assert.match(r.stdout, /Upgraded: fx-a 1\.0-1 -> 2\.0-1/);
+    assert.match(r.stdout, /Added: fx-c-1\.0-1\.noarch/);
+    assert.match(r.stdout, /Removed: fx-b-1\.0-1\.noarch/);
+    const j = await cli(['upgrade', '--preview', '--json', '--sysroot', s]);
+    const parsed = JSON.parse(j.stdout) as { packages: { upgraded: Array<{ name: string }>; added: Array<{ nevra: string }> } };
+    assert.deepEqual(parsed.packages.upgraded.map((u) => u.name), ['fx-a']);
+    assert.equal((await Sysroot.open(s, { cmdline: '' })).deployments.length, 1, 'preview deploys nothing');
   } finally {
     await removeTemp(w);
   }
