@@ -14,15 +14,20 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Run the generator; returns the output directory (last stdout line) and the wall time. */
-async function buildSamples(): Promise<{ dir: string; seconds: number }> {
+async function buildSamples(): Promise<{ dir: string; seconds: number; log: string }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [join(ROOT, 'samples/build.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'samples/build.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let log = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    log += d.toString();
+    process.stderr.write(d);
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, 'samples/build.ts failed');
   const lines = out.trim().split('\n');
-  return { dir: lines[lines.length - 1], seconds: (Date.now() - t0) / 1000 };
+  return { dir: lines[lines.length - 1], seconds: (Date.now() - t0) / 1000, log };
 }
 
 const built = await buildSamples();
@@ -42,7 +47,6 @@ async function dnfAssumeno(snap: string, specs: string[]): Promise<string> {
       '--releasever=1',
       '--setopt=reposdir=/nonexistent',
       '--setopt=cachedir=' + join(root, 'cache'),
-      '--disableplugin=*',
       `--repofrompath=sample,file://${join(DIR, `repo-${snap}`)}`,
       '--repo=sample',
       '--setopt=sample.gpgcheck=0',
@@ -56,7 +60,7 @@ async function dnfAssumeno(snap: string, specs: string[]): Promise<string> {
     );
     // --assumeno ends every successful resolution with "Operation aborted." (exit 1).
     assert.match(r.out, /Operation aborted/, `dnf did not resolve ${specs.join(' ')} on ${snap}:\n${r.out}`);
-    assert.doesNotMatch(r.out, /^(Error|Problem|No match)/m, r.out);
+    assert.doesNotMatch(r.out, /^(Error|Problem|No match for)/m, r.out);
     assert.doesNotMatch(r.out, /Skipping packages with (conflicts|broken dependencies)/, r.out);
     return r.out;
   } finally {
@@ -160,8 +164,15 @@ void test('v2 is an update: higher releases with a changed file, one package add
   }
 });
 
-void test('a second run reuses the cache and takes seconds', async () => {
+void test('a second run reuses the cache', async () => {
   const again = await buildSamples();
-  assert.equal(again.dir, DIR);
-  assert.ok(again.seconds < 30, `cached run took ${again.seconds} s`);
+  if (again.dir === DIR) {
+    assert.match(again.log, /reusing /);
+    assert.ok(again.seconds < 20, `cached run took ${again.seconds} s`);
+  } else {
+    // fedostree's own sources changed meanwhile (a shared working tree): only its package and the
+    // repo metadata are rebuilt; the Debian conversions come from the cache.
+    assert.match(again.log, /reusing converted RPMs/);
+    assert.ok(again.seconds < 120, `partly cached run took ${again.seconds} s`);
+  }
 });
