@@ -10,7 +10,7 @@ import { cpuCount, mapLimit } from '../util/concurrency.ts';
 import { FedostreeError, NotFoundError, UsageError, tryContext } from '../util/errors.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import {
-  checkout, commitTree, lookupPath, metaGet, metaString, metaValue, OstreeRepo, parseMetadataArg, scanHardlinks, type MetaEntry,
+  commitTree, lookupPath, metaGet, metaString, metaValue, OstreeRepo, parseMetadataArg, scanHardlinks, type MetaEntry,
 } from '../ostree/index.ts';
 import { updateSummary } from '../ostree/summary.ts';
 import { FileFlag, readFiles } from '../rpm/index.ts';
@@ -30,6 +30,7 @@ import {
 } from './postprocess.ts';
 import { mtreeFromRootfs, type CommitRootfsStats } from './commit-rootfs.ts';
 import { loadTreeLabeler } from './selinux.ts';
+import { materialise, mergeCommits } from './assemble.ts';
 
 const INSTALLONLY = ['kernel', 'installonlypkg(kernel)', 'multiversion(kernel)'];
 const DIGEST_VERSION = 'fedostree-compose-1';
@@ -74,6 +75,8 @@ export interface TreeResult {
   kernel?: string;
   scripts: Array<Omit<ScriptRun, 'output'>>;
   stats?: CommitRootfsStats;
+  /** Milliseconds per phase of the tree's assembly. */
+  phases?: Record<string, number>;
   ms: number;
 }
 
@@ -363,6 +366,13 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     const v = prevMeta('version');
     return { ...base, version: typeof v === 'string' ? v : undefined, ms: performance.now() - started };
   }
+  const phases: Record<string, number> = {};
+  let tp = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases[name] = Math.round(now - tp);
+    tp = now;
+  };
   const rootsDir = join(ctx.cachedir, 'roots');
   await mkdir(rootsDir, { recursive: true });
   const root = join(rootsDir, `${ref.replace(/[^A-Za-z0-9.-]/g, '_')}-${randomBytes(4).toString('hex')}`);
@@ -372,8 +382,10 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
       name: c.name, nevra: c.nevra, header: c.pkg.header, files: readFiles(c.pkg.header).files.filter((f) => !(f.flags & FileFlag.GHOST)).map((f) => f.path), c,
     }));
     const ordered = installOrder(sp);
-    await mkdir(root, { mode: 0o755 });
-    for (const p of ordered) await checkout(cache, p.c.commit, root, { union: true, hardlinks: 'auto' });
+    // one merged tree (later packages win for files, the first one for directory metadata),
+    // materialised once as hardlinks
+    await materialise(cache, await mergeCommits(cache, ordered.map((p) => p.c.commit)), root);
+    phase('assemble');
     // trees scripts edit get private copies
     await breakLinksUnder(join(root, 'etc'));
     await breakLinksUnder(join(root, 'var'));
@@ -386,6 +398,7 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
         if (drop) await rm(join(root, f.path), { force: true });
       }
     }
+    phase('docs-langs');
     // ---- passwd continuity
     if (tf['preserve-passwd'] !== false && parent) {
       const passwd = (await readTreeFile(output, parent, ['usr/lib/passwd'])) + (await readTreeFile(output, parent, ['usr/etc/passwd']));
@@ -416,6 +429,7 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
         options.onProgress?.({ stage: 'scripts', done: 1, unit: 'scripts', message: `${r.package} %${r.script}` });
       },
     });
+    phase('scripts');
     // ---- treefile edits
     for (const a of t.addFiles) {
       const dest = join(root, safeRel(a.dest, 'add-files'));
@@ -443,6 +457,7 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
       log(`${ref}: postprocess-script: exit ${r.code} in ${r.ms.toFixed(0)} ms`);
       if (r.code !== 0) throw new PostprocessError(`${t.path}: postprocess-script ${t.postprocessScript} failed with exit code ${r.code}: ${r.output.trim().split('\n').slice(-3).join(' | ')}`);
     }
+    phase('treefile-edits');
     // ---- OSTree postprocessing
     const kver = await placeKernel(root, tf['initramfs-args'] ?? [], (s) => log(`${ref}: ${s}`));
     const prevVersion = prevMeta('version');
@@ -477,6 +492,7 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     await writeRpmdb(join(root, 'usr/share/rpm'), ordered.map((p) => ({ header: p.c.pkg.header, signature: p.c.pkg.signature })), { installTime });
     await toplevelLayout(root, tf['tmp-is-dir'] === true);
     await varToTmpfiles(root);
+    phase('postprocess');
     // ---- commit
     const ro = tf['readonly-executables'] === true;
     const xattrsFor = tf.selinux === true ? await loadTreeLabeler(root) : undefined;
@@ -502,9 +518,11 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     }
     for (const [k, v] of Object.entries(tf['add-commit-metadata'] ?? {})) metadata.push(metaFromJson(k, v));
     const commit = await commitTree(output, tree, { branch: ref, parent, metadata, subject: '' });
+    phase('commit');
+    log(`${ref}: phases ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
     log(`${ref}: committed ${commit}${version ? ` (version ${version})` : ''}: ${stats.files} files, ${stats.written} new objects, ${stats.reused} from the package cache`);
     return {
-      ...base, commit, changed: true, version, kernel: kver, stats, ms: performance.now() - started,
+      ...base, commit, changed: true, version, kernel: kver, stats, phases, ms: performance.now() - started,
       scripts: runs.map((r) => ({ package: r.package, script: r.script, code: r.code, ms: r.ms, ignored: r.ignored })),
     };
   } finally {
