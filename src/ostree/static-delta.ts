@@ -1,8 +1,10 @@
 /**
  * Static deltas in the peer tool's format (see the folder README): a superblock describing parts,
  * each part a `(a(uuu)aa(ayay)ayay)` payload (modes, xattr sets, raw bytes, operations), compressed
- * with xz. Generation here writes every new object with OPEN_SPLICE_AND_CLOSE; objects above the
- * fallback size are left for loose fetching. Parts are compressed in parallel.
+ * with xz. Generation writes new objects with OPEN_SPLICE_AND_CLOSE, except modified files that are
+ * rebuilt from their old version (same path in FROM) by rsync-style block matching (OPEN, WRITE from
+ * the old object or from raw bytes, CLOSE); objects above the fallback size are left for loose
+ * fetching. Parts are compressed in parallel.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -86,6 +88,93 @@ async function reachable(repo: OstreeRepo, commit: string): Promise<Map<string, 
   return out;
 }
 
+/** Regular-file paths of a commit → content checksum (to pair modified files with their old version). */
+async function filePaths(repo: OstreeRepo, commit: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const c = await repo.readCommit(commit);
+  const walk = async (tree: string, prefix: string): Promise<void> => {
+    const t = decodeDirTree(await repo.loadMetadata('dirtree', tree), `dirtree ${tree}`);
+    for (const f of t.files) out.set(prefix + f.name, f.checksum);
+    for (const d of t.dirs) await walk(d.tree, `${prefix}${d.name}/`);
+  };
+  await walk(c.rootTree, '/');
+  return out;
+}
+
+/** A segment of a rebuilt file: bytes copied from the old object, or literal new bytes. */
+export type RollSegment = { copy: true; offset: number; length: number } | { copy: false; offset: number; length: number };
+
+const ROLL_BLOCK = 2048;
+
+/**
+ * rsync-style matching: blocks of `old` (fixed size, weak rolling sum + exact compare) found anywhere
+ * in `neu`, extended byte-wise. Returns the segments that rebuild `neu` (offsets into old / neu).
+ */
+export function rollsumSegments(old: Buffer, neu: Buffer, block = ROLL_BLOCK): RollSegment[] {
+  const segs: RollSegment[] = [];
+  const table = new Map<number, number[]>();
+  const weak = (buf: Buffer, start: number): [number, number] => {
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < block; i++) {
+      a = (a + buf[start + i]) & 0xffff;
+      b = (b + (block - i) * buf[start + i]) & 0xffff;
+    }
+    return [a, b];
+  };
+  for (let i = 0; (i + 1) * block <= old.length; i++) {
+    const [a, b] = weak(old, i * block);
+    const k = (b << 16) | a;
+    const list = table.get(k);
+    if (list) {
+      if (list.length < 8) list.push(i);
+    } else table.set(k, [i]);
+  }
+  const lit = (from: number, to: number): void => {
+    if (to > from) segs.push({ copy: false, offset: from, length: to - from });
+  };
+  let pos = 0;
+  let litStart = 0;
+  if (neu.length < block || table.size === 0) {
+    lit(0, neu.length);
+    return segs;
+  }
+  let [a, b] = weak(neu, 0);
+  while (pos + block <= neu.length) {
+    const cands = table.get((b << 16) | a);
+    let matched = -1;
+    if (cands) {
+      for (const idx of cands) {
+        if (neu.compare(old, idx * block, idx * block + block, pos, pos + block) === 0) {
+          matched = idx;
+          break;
+        }
+      }
+    }
+    if (matched >= 0) {
+      lit(litStart, pos);
+      const oStart = matched * block;
+      let len = block;
+      while (oStart + len < old.length && pos + len < neu.length && old[oStart + len] === neu[pos + len]) len++;
+      const last = segs[segs.length - 1];
+      if (last && last.copy && last.offset + last.length === oStart) last.length += len;
+      else segs.push({ copy: true, offset: oStart, length: len });
+      pos += len;
+      litStart = pos;
+      if (pos + block <= neu.length) [a, b] = weak(neu, pos);
+      continue;
+    }
+    if (pos + block >= neu.length) break;
+    const out = neu[pos];
+    const inn = neu[pos + block];
+    a = (a - out + inn) & 0xffff;
+    b = (b - block * out + a) & 0xffff;
+    pos++;
+  }
+  lit(litStart, neu.length);
+  return segs;
+}
+
 export interface DeltaGenerateOptions {
   /** Uncompressed part size limit in bytes (default 32e6). */
   maxChunkSize?: number;
@@ -95,6 +184,8 @@ export interface DeltaGenerateOptions {
   compress?: boolean;
   /** Superblock timestamp (seconds); default now. */
   now?: bigint;
+  /** Rebuild modified files from their old version (same path) where that saves space (default true). */
+  rollsum?: boolean;
 }
 
 export interface DeltaGenerateResult { name: string; parts: number; fallbacks: number; objects: number; size: number }
@@ -161,9 +252,18 @@ export async function generateStaticDelta(repo: OstreeRepo, from: string | null,
   const compress = options.compress ?? true;
   const commitBytes = await repo.loadMetadata('commit', to);
   const target = await reachable(repo, to);
+  /** New content object → old content object at the same path (rollsum candidates). */
+  const previous = new Map<string, string>();
   if (from) {
     await repo.loadMetadata('commit', from);
     for (const k of (await reachable(repo, from)).keys()) target.delete(k);
+    if (options.rollsum ?? true) {
+      const oldPaths = await filePaths(repo, from);
+      for (const [path, csum] of await filePaths(repo, to)) {
+        const old = oldPaths.get(path);
+        if (old && old !== csum && target.has(`${csum}.file`)) previous.set(csum, old);
+      }
+    }
   }
   const list = [...target.values()];
   // Headers and sizes of content objects.
@@ -200,6 +300,40 @@ export async function generateStaticDelta(repo: OstreeRepo, from: string | null,
     }
     const isLink = (h.header.mode & S_IFMT) === S_IFLNK;
     const data = isLink ? Buffer.from(h.header.symlinkTarget) : (await repo.readFileContent(o.checksum)).content;
+    const prev = previous.get(o.checksum);
+    if (!isLink && prev && data.length >= 4 * ROLL_BLOCK) {
+      const oldHdr = (await repo.readFileHeaders([prev])).get(prev);
+      if (oldHdr && (oldHdr.header.mode & S_IFMT) !== S_IFLNK && oldHdr.size <= minFallback) {
+        const old = (await repo.readFileContent(prev)).content;
+        const segs = rollsumSegments(old, data);
+        const copied = segs.reduce((n, g) => n + (g.copy ? g.length : 0), 0);
+        if (copied >= data.length / 4) {
+          const literal = data.length - copied;
+          const p = room(literal + 32);
+          const mi = p.mode(h.header.uid, h.header.gid, h.header.mode);
+          const xi = p.xattr(h.header.xattrs);
+          const srcOff = p.addRaw(Buffer.from(prev, 'hex'));
+          p.ops.push(Buffer.from([OP.OPEN]), varint(mi), varint(xi), varint(data.length));
+          let sourceSet = false;
+          for (const g of segs) {
+            if (g.copy) {
+              if (!sourceSet) p.ops.push(Buffer.from([OP.SET_READ_SOURCE]), varint(srcOff));
+              sourceSet = true;
+              p.ops.push(Buffer.from([OP.WRITE]), varint(g.length), varint(g.offset));
+            } else {
+              if (sourceSet) p.ops.push(Buffer.from([OP.UNSET_READ_SOURCE]));
+              sourceSet = false;
+              const off = p.addRaw(data.subarray(g.offset, g.offset + g.length));
+              p.ops.push(Buffer.from([OP.WRITE]), varint(g.length), varint(off));
+            }
+          }
+          if (sourceSet) p.ops.push(Buffer.from([OP.UNSET_READ_SOURCE]));
+          p.ops.push(Buffer.from([OP.CLOSE]));
+          p.record('file', o.checksum);
+          continue;
+        }
+      }
+    }
     const p = room(data.length);
     const mi = p.mode(h.header.uid, h.header.gid, h.header.mode);
     const xi = p.xattr(h.header.xattrs);

@@ -93,3 +93,27 @@ void test('ed25519: sign/verify round trip; altered data or signature fails', ()
   assert.ok(!ed25519Verify(data, sig, k.publicKey));
   assert.throws(() => ed25519Sign(data, Buffer.alloc(64, 1).toString('base64')), FormatError);
 });
+
+void test('rollsumSegments rebuilds the new file from old blocks and literals', async () => {
+  const { rollsumSegments } = await import('./static-delta.ts');
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed & 0xff;
+  };
+  const old = Buffer.from(Array.from({ length: 200_000 }, rnd));
+  const cases = [
+    Buffer.concat([old.subarray(0, 50_000), Buffer.from('inserted'), old.subarray(50_000)]),
+    Buffer.concat([old.subarray(100_000), old.subarray(0, 100_000)]),
+    Buffer.from(old).fill(1, 70_000, 70_016),
+    Buffer.from(Array.from({ length: 10_000 }, rnd)),
+    Buffer.alloc(0),
+  ];
+  for (const [i, neu] of cases.entries()) {
+    const segs = rollsumSegments(old, neu);
+    const rebuilt = Buffer.concat(segs.map((g) => (g.copy ? old.subarray(g.offset, g.offset + g.length) : neu.subarray(g.offset, g.offset + g.length))));
+    assert.ok(rebuilt.equals(neu), `case ${i}`);
+    const literal = segs.reduce((n, g) => n + (g.copy ? 0 : g.length), 0);
+    if (i < 3) assert.ok(literal < 5000, `case ${i}: ${literal} literal bytes`);
+  }
+});

@@ -200,6 +200,9 @@ void test('static deltas: ours are used by the real ostree; the real ostree\'s (
   await updateSummary(repo);
   const show = run('ostree', ['static-delta', 'show', `--repo=${served}`, `${c1}-${c2}`]).stdout;
   assert.match(show, /Number of parts: 1/);
+  // the modified 300 kB file is rebuilt from its old version (rollsum-style writes), not stored whole
+  assert.match(show, /open=1 write=\d+ setread=1 unsetread=1 close=1/);
+  assert.ok(d1.size < 60_000, `delta size ${d1.size}`);
   const dng = await startNginx(served, join(work.path, 'delta-ng'));
   try {
     const client = join(work.path, 'delta-client');
