@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parse, serialize, Variant, type GVariantValue } from '../gvariant/index.ts';
 import { FedostreeError, FormatError, NotFoundError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { cpuCount, mapLimit } from '../util/concurrency.ts';
+import { cpuCount, Limiter } from '../util/concurrency.ts';
 import { decodeDirTree, encodeXattrs, S_IFLNK, S_IFMT, type ObjectType, type Xattr } from './objects.ts';
 import type { OstreeRepo } from './repo.ts';
 import { deltaRelDir, listStaticDeltas, parseDeltaName } from './summary.ts';
@@ -273,16 +273,54 @@ export async function generateStaticDelta(repo: OstreeRepo, from: string | null,
     const m = await repo.readFileHeaders(files.slice(i, i + 2000));
     for (const [k, v] of m) headers.set(k, v);
   }
-  const parts: PartBuilder[] = [new PartBuilder()];
+  const dir = join(repo.path, deltaRelDir(from, to));
+  await rm(dir, { recursive: true, force: true });
+  // Full parts are compressed and written while the next ones fill (at most one per core in flight).
+  const encoded: Array<{ sha: Buffer; size: number; usize: number; objects: Buffer }> = [];
+  const writers = new Limiter(cpuCount);
+  const inFlight: Array<Promise<void>> = [];
+  let partIndex = 0;
+  const failed: { err: Error | null } = { err: null };
+  const finish = (p: PartBuilder): void => {
+    if (!p.objects.length) return;
+    const i = partIndex++;
+    inFlight.push(writers.run(async () => {
+      const payload = p.payload();
+      p.raw = [];
+      const body = compress ? Buffer.concat([Buffer.from('x'), await xz(payload, false)]) : Buffer.concat([Buffer.from([0]), payload]);
+      await writeFileAtomic(join(dir, String(i)), body, { tmpDir: repo.tmpDir, noSync: true });
+      encoded[i] = { sha: createHash('sha256').update(body).digest(), size: body.length, usize: payload.length, objects: Buffer.concat(p.objects) };
+    }).catch((err: unknown) => {
+      failed.err ??= err instanceof Error ? err : new Error(String(err));
+    }));
+  };
+  let current = new PartBuilder();
   const fallbacks: GVariantValue[] = [];
-  const cur = (): PartBuilder => parts[parts.length - 1];
   const room = (n: number): PartBuilder => {
-    if (cur().rawLen > 0 && cur().rawLen + n > maxChunk) parts.push(new PartBuilder());
-    return cur();
+    if (current.rawLen > 0 && current.rawLen + n > maxChunk) {
+      finish(current);
+      current = new PartBuilder();
+    }
+    return current;
   };
   // Metadata first (dirmeta, dirtree), then content: the applier needs no ordering, this keeps parts small.
   const order = [...list.filter((o) => o.type !== 'file'), ...list.filter((o) => o.type === 'file')];
-  for (const o of order) {
+  // Content is read (inflated) ahead, a window at a time, on all cores.
+  const WINDOW = 64;
+  let ahead = new Map<string, Promise<Buffer>>();
+  const readAhead = (start: number): void => {
+    ahead = new Map();
+    for (const o of order.slice(start, start + WINDOW)) {
+      const h = o.type === 'file' ? headers.get(o.checksum) : undefined;
+      if (h && h.size <= minFallback && (h.header.mode & S_IFMT) !== S_IFLNK) {
+        const pr = repo.readFileContent(o.checksum).then((r) => r.content);
+        pr.catch(() => undefined);
+        ahead.set(o.checksum, pr);
+      }
+    }
+  };
+  for (const [index, o] of order.entries()) {
+    if (index % WINDOW === 0) readAhead(index);
     if (o.type !== 'file') {
       const data = await repo.loadMetadata(o.type, o.checksum);
       const p = room(data.length);
@@ -299,7 +337,7 @@ export async function generateStaticDelta(repo: OstreeRepo, from: string | null,
       continue;
     }
     const isLink = (h.header.mode & S_IFMT) === S_IFLNK;
-    const data = isLink ? Buffer.from(h.header.symlinkTarget) : (await repo.readFileContent(o.checksum)).content;
+    const data = isLink ? Buffer.from(h.header.symlinkTarget) : await (ahead.get(o.checksum) ?? repo.readFileContent(o.checksum).then((r) => r.content));
     const prev = previous.get(o.checksum);
     if (!isLink && prev && data.length >= 4 * ROLL_BLOCK) {
       const oldHdr = (await repo.readFileHeaders([prev])).get(prev);
@@ -341,15 +379,9 @@ export async function generateStaticDelta(repo: OstreeRepo, from: string | null,
     p.ops.push(Buffer.from([OP.OPEN_SPLICE_AND_CLOSE]), varint(mi), varint(xi), varint(data.length), varint(off));
     p.record('file', o.checksum);
   }
-  const usedParts = parts.filter((p) => p.objects.length > 0);
-  const dir = join(repo.path, deltaRelDir(from, to));
-  await rm(dir, { recursive: true, force: true });
-  const encoded = await mapLimit(usedParts, cpuCount, async (p, i) => {
-    const payload = p.payload();
-    const body = compress ? Buffer.concat([Buffer.from('x'), await xz(payload, false)]) : Buffer.concat([Buffer.from([0]), payload]);
-    await writeFileAtomic(join(dir, String(i)), body, { tmpDir: repo.tmpDir, noSync: true });
-    return { sha: createHash('sha256').update(body).digest(), size: body.length, usize: payload.length, objects: Buffer.concat(p.objects) };
-  });
+  finish(current);
+  await Promise.all(inFlight);
+  if (failed.err) throw failed.err;
   const now = options.now ?? BigInt(Math.floor(Date.now() / 1000));
   const superblock = serialize(SUPERBLOCK_TYPE, [
     [['ostree.endianness', new Variant('y', 0x6c)]],

@@ -195,8 +195,9 @@ void test('static deltas: ours are used by the real ostree; the real ostree\'s (
   await cp(src, served, { recursive: true });
   const repo = await OstreeRepo.open(served);
   const d1 = await generateStaticDelta(repo, c1, c2);
-  await generateStaticDelta(repo, null, c2);
+  const scratch = await generateStaticDelta(repo, null, c2, { maxChunkSize: 100_000 });
   assert.equal(d1.parts, 1);
+  assert.ok(scratch.parts >= 3, `scratch parts ${scratch.parts}`);
   await updateSummary(repo);
   const show = run('ostree', ['static-delta', 'show', `--repo=${served}`, `${c1}-${c2}`]).stdout;
   assert.match(show, /Number of parts: 1/);
@@ -221,6 +222,19 @@ void test('static deltas: ours are used by the real ostree; the real ostree\'s (
     const res = await pullFrom(ours, { url: dng.url, remote: 'origin', ...noSig }, ['os/x'], { requireStaticDeltas: true });
     assert.deepEqual(res.deltasUsed, [`${c1}-${c2}`]);
     assert.equal(run('ostree', ['fsck', `--repo=${ours.path}`], { allowFail: true }).status, 0);
+    // multi-part scratch delta: the real ostree and ours
+    const fresh = join(work.path, 'delta-fresh');
+    run('ostree', ['init', `--repo=${fresh}`, '--mode=bare-user']);
+    run('ostree', ['remote', 'add', `--repo=${fresh}`, '--no-gpg-verify', 'origin', dng.url]);
+    const m = (await dng.requests()).length;
+    const fr = await runAsync('ostree', ['pull', `--repo=${fresh}`, 'origin', 'os/x']);
+    assert.equal(fr.status, 0, fr.stderr);
+    assert.match((await dng.requests()).slice(m).join('\n'), new RegExp(`GET /deltas/[^ -]+/${scratch.parts - 1} `));
+    assert.equal(run('ostree', ['fsck', `--repo=${fresh}`], { allowFail: true }).status, 0);
+    const ours2 = await OstreeRepo.init(join(work.path, 'delta-ours2'), 'bare');
+    const res2 = await pullFrom(ours2, { url: dng.url, remote: 'origin', ...noSig }, ['os/x'], { requireStaticDeltas: true });
+    assert.deepEqual(res2.deltasUsed, [c2]);
+    assert.equal(run('ostree', ['fsck', `--repo=${ours2.path}`], { allowFail: true }).status, 0);
   } finally {
     await dng.stop();
   }
