@@ -243,6 +243,8 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
                            InstanceMethod("setInstalled", &SolvPool::SetInstalled),
                            InstanceMethod("setExcluded", &SolvPool::SetExcluded),
                            InstanceMethod("packages", &SolvPool::Packages),
+                           InstanceMethod("rows", &SolvPool::Rows),
+                           InstanceMethod("repoRows", &SolvPool::RepoRows),
                            InstanceMethod("details", &SolvPool::Details),
                            InstanceMethod("whatProvides", &SolvPool::WhatProvides),
                            InstanceMethod("select", &SolvPool::Select),
@@ -529,6 +531,47 @@ class SolvPool : public Napi::ObjectWrap<SolvPool> {
       row.Set(5u, Napi::Number::New(env, s->repo->repoid));
       out.Set(n++, row);
     }
+    return out;
+  }
+
+  Napi::Array row(const Napi::Env &env, Pool *p, Id id) {
+    Solvable *s = p->solvables + id;
+    Napi::Array row = Napi::Array::New(env, 6);
+    row.Set(0u, Napi::Number::New(env, id));
+    row.Set(1u, Napi::String::New(env, pool_id2str(p, s->name)));
+    row.Set(2u, Napi::String::New(env, pool_id2str(p, s->evr)));
+    row.Set(3u, Napi::String::New(env, s->arch ? pool_id2str(p, s->arch) : ""));
+    row.Set(4u, Napi::String::New(env, s->repo->name ? s->repo->name : ""));
+    row.Set(5u, Napi::Number::New(env, s->repo->repoid));
+    return row;
+  }
+
+  // rows(ids) -> the packages() row of each id, or null where the id is no package.
+  Napi::Value Rows(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Pool *p = pool(env);
+    Napi::Array ids = info[0].As<Napi::Array>();
+    uint32_t n = ids.Length();
+    Napi::Array out = Napi::Array::New(env, n);
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value v = ids.Get(i);
+      int id = v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0;
+      if (id <= 1 || id >= p->nsolvables || !p->solvables[id].repo) out.Set(i, env.Null());
+      else out.Set(i, row(env, p, id));
+    }
+    return out;
+  }
+
+  // repoRows(repo) -> the packages() rows of one repository.
+  Napi::Value RepoRows(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Pool *p = pool(env);
+    Repo *r = repo(env, info[0]);
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t n = 0;
+    Id id;
+    Solvable *s;
+    FOR_REPO_SOLVABLES(r, id, s) out.Set(n++, row(env, p, id));
     return out;
   }
 

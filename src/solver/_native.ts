@@ -78,6 +78,9 @@ export interface NativeDetails {
   downloadSize?: number;
 }
 
+/** One package as the addon returns it: [id, name, evr, arch, repoName, repoId]. */
+export type NativeRow = [number, string, string, string, string, number];
+
 /** The libsolv pool object from native/solv.cc. */
 export interface NativePool {
   setPoolFlag(name: string, value: boolean): void;
@@ -90,7 +93,12 @@ export interface NativePool {
   addPackages(repo: number, pkgs: NativePackageInput[]): void;
   setInstalled(repo: number | null): void;
   setExcluded(ids: number[]): void;
-  packages(): Array<[number, string, string, string, string, number]>;
+  /** [id, name, evr, arch, repoName, repoId] for every package in the pool. */
+  packages(): Array<NativeRow>;
+  /** The rows of the given ids (null where an id is no package), without touching the rest of the pool. */
+  rows(ids: number[]): Array<NativeRow | null>;
+  /** The rows of one repository's packages. */
+  repoRows(repo: number): Array<NativeRow>;
   details(id: number): NativeDetails;
   whatProvides(dep: string): number[];
   select(text: string, flags: string[]): number[];

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path';
 import { FedostreeError, FormatError, NotFoundError, UsageError } from '../util/errors.ts';
 import { tempPathFor } from '../util/atomic.ts';
-import { native, type NativeJob, type NativePackageInput, type NativePool, type NativeSolveResult } from './_native.ts';
+import { native, type NativeJob, type NativePackageInput, type NativePool, type NativeRow, type NativeSolveResult } from './_native.ts';
 import { splitEvr, joinEvr } from './_evr.ts';
 import { explain, type ExplainContext } from './explain.ts';
 import { closeNames } from './suggest.ts';
@@ -67,6 +67,10 @@ interface PkgRow {
   repoId: number;
 }
 
+function toRow([id, name, evr, arch, repo, repoId]: NativeRow): PkgRow {
+  return { id, name, evr, arch, repo, repoId };
+}
+
 /**
  * A libsolv pool with RPM semantics for one target architecture: repositories (rpm-md, .solv caches,
  * package lists), an installed set, and solving of jobs into a transaction or explained problems.
@@ -84,6 +88,8 @@ export class Pool {
   #rows: PkgRow[] | undefined;
   #byId: Map<number, PkgRow> | undefined;
   #byKey: Map<string, number> | undefined;
+  /** Rows fetched one id at a time (solver results touch a few hundred of the pool's packages). */
+  readonly #rowCache = new Map<number, PkgRow | null>();
   readonly #solved = new Map<number, SolvedPackage>();
   #installed: string | undefined;
 
@@ -126,6 +132,7 @@ export class Pool {
     this.#rows = undefined;
     this.#byId = undefined;
     this.#byKey = undefined;
+    this.#rowCache.clear();
     this.#solved.clear();
   }
 
@@ -189,7 +196,7 @@ export class Pool {
 
   #excludeNames(repoId: string, globs: string[]): void {
     const res = globs.map(globToRegExp);
-    for (const row of this.#packageRows()) if (row.repo === repoId && res.some((re) => re.test(row.name))) this.#excluded.add(row.id);
+    for (const row of this.#repoRows(repoId)) if (res.some((re) => re.test(row.name))) this.#excluded.add(row.id);
     this.#pool.setExcluded([...this.#excluded]);
   }
 
@@ -278,15 +285,36 @@ export class Pool {
 
   #packageRows(): PkgRow[] {
     if (!this.#rows) {
-      this.#rows = this.#pool.packages().map(([id, name, evr, arch, repo, repoId]) => ({ id, name, evr, arch, repo, repoId }));
+      this.#rows = this.#pool.packages().map(toRow);
       this.#byId = new Map(this.#rows.map((r) => [r.id, r]));
     }
     return this.#rows;
   }
 
+  /** The packages of one repository (without listing the whole pool). */
+  #repoRows(repoId: string): PkgRow[] {
+    if (this.#rows) return this.#rows.filter((r) => r.repo === repoId);
+    return this.#pool.repoRows(this.#repo(repoId)).map(toRow);
+  }
+
+  /** Fetch the rows of `ids` not seen yet in one call to the binding. */
+  #prefetch(ids: Iterable<number>): void {
+    if (this.#byId) return;
+    const want = [...new Set([...ids].filter((id) => !this.#rowCache.has(id)))];
+    if (!want.length) return;
+    const rows = this.#pool.rows(want);
+    want.forEach((id, i) => this.#rowCache.set(id, rows[i] ? toRow(rows[i]) : null));
+  }
+
+  /** The row of `id`, or undefined when no package has that id. */
+  #findRow(id: number): PkgRow | undefined {
+    if (this.#byId) return this.#byId.get(id);
+    this.#prefetch([id]);
+    return this.#rowCache.get(id) ?? undefined;
+  }
+
   #row(id: number): PkgRow {
-    this.#packageRows();
-    const row = this.#byId?.get(id);
+    const row = this.#findRow(id);
     if (!row) throw new SolverError(`internal: no package with id ${id}`);
     return row;
   }
@@ -360,7 +388,7 @@ export class Pool {
     for (const cap of this.#installonly) for (const id of this.#pool.whatProvides(cap)) names.add(this.#row(id).name);
     for (const name of [...names].sort()) {
       const erased = new Set(res.transaction.erase.map((p) => p.nevra));
-      const kept = this.#packageRows().filter((r) => r.repo === this.#installed && r.name === name)
+      const kept = this.#repoRows(this.#installed).filter((r) => r.name === name)
         .filter((r) => !erased.has(this.#pkg(r.id).nevra))
         .sort((a, b) => this.evrcmp(a.evr, b.evr) || a.arch.localeCompare(b.arch));
       const fresh = res.transaction.install.filter((p) => p.name === name);
@@ -458,6 +486,7 @@ export class Pool {
   }
 
   #result(raw: NativeSolveResult, jobText: string[], early: Problem[]): SolveResult {
+    this.#prefetch([...raw.steps.flatMap(([, p, op]) => (op ? [p, op] : [p])), ...raw.recommended, ...raw.suggested, ...raw.cleandeps]);
     const steps: Step[] = raw.steps.map(([type, p, op]) => (op ? { type, pkg: this.#pkg(p), by: this.#pkg(op) } : { type, pkg: this.#pkg(p) }));
     const key = (s: Step): string => `${s.type} ${s.pkg.nevra}@${s.pkg.repo} ${s.by ? `${s.by.nevra}@${s.by.repo}` : ''}`;
     steps.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -470,11 +499,8 @@ export class Pool {
     };
     if (raw.problems.length || early.length) {
       const ctx: ExplainContext = {
-        nevra: (id: number): string => {
-          if (!this.#byId?.has(id) && !this.#packageRows().some((r) => r.id === id)) return `package #${id}`;
-          return this.#pkg(id).nevra;
-        },
-        installed: (id: number): boolean => this.#installed !== undefined && this.#byId?.get(id)?.repo === this.#installed,
+        nevra: (id: number): string => (this.#findRow(id) ? this.#pkg(id).nevra : `package #${id}`),
+        installed: (id: number): boolean => this.#installed !== undefined && this.#findRow(id)?.repo === this.#installed,
         pkg: (id: number): string => (ctx.installed(id) ? `${ctx.nevra(id)} (installed)` : ctx.nevra(id)),
         job: (i: number): string => jobText[i] ?? `request ${i + 1}`,
         suggest: (name: string): string[] => this.suggestNames(name),
