@@ -29,7 +29,18 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./admin.ts'),
   () => import('./client.ts'),
 ];
-for (const load of registrations) (await load()).register(program);
+/**
+ * Start-up: a command named here loads only its own module (the others pull in heavy layers it does
+ * not need); anything else (--help, `help`, a command not listed) loads every registration above.
+ */
+const commandModules: Record<string, () => Promise<{ register: (p: Command) => void }>> = {
+  resolve: () => import('./resolve.ts'),
+  'rpm-md': () => import('./rpm-md.ts'),
+  rpm: () => import('./rpm.ts'),
+};
+const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const only = first !== undefined && Object.hasOwn(commandModules, first) ? commandModules[first] : undefined;
+for (const load of only ? [only] : registrations) (await load()).register(program);
 
 for (const cmd of program.commands) cmd.exitOverride();
 
