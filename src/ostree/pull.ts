@@ -398,12 +398,20 @@ export async function pullFrom(repo: OstreeRepo, source: PullSource, refs: strin
     for (const w of wanted) {
       const current = w.ref ? await repo.resolveRev(localRefName(w.ref), true) : null;
       let checksum: string | null = w.commit;
+      const refuseDowngrade = async (commit: Commit): Promise<void> => {
+        if (!current || current === w.commit || options.allowDowngrade) return;
+        const curTs = await readLocalTimestamp(repo, current);
+        if (curTs !== null && commit.timestamp < curTs) {
+          throw new FedostreeError('EDOWNGRADE', `refusing to pull ${w.spec}: commit ${w.commit} (${new Date(Number(commit.timestamp) * 1000).toISOString()}) is older than ${current} (${new Date(Number(curTs) * 1000).toISOString()}) that ${localRefName(w.ref ?? '')} points at; use --allow-downgrade`, { commit: w.commit, current });
+        }
+      };
       for (let level = 0; checksum && (depth < 0 || level <= depth); level++) {
         const partial = commitPartialPath(repo, checksum);
         const complete = (await repo.hasObject(checksum, 'commit')) && !(await exists(partial));
         let commit: Commit;
         if (complete && !options.commitMetadataOnly) {
           commit = await repo.readCommit(checksum);
+          if (level === 0) await refuseDowngrade(commit);
           if (level === 0 && w.ref && current === checksum) result.unchanged.push(w.spec);
         } else {
           const metaBytes = await p.fetchMetadata('commitmeta', checksum, true);
@@ -411,13 +419,8 @@ export async function pullFrom(repo: OstreeRepo, source: PullSource, refs: strin
           if (!bytes) break; // history not on the server
           commit = decodeCommit(bytes, `commit ${checksum}`);
           if (metaBytes) decodeVardict(metaBytes, `commitmeta ${checksum}`);
-          if (level === 0) await verifySignatures(bytes, metaBytes, source.policy, `commit ${checksum}`);
-          if (level === 0 && current && current !== checksum && !options.allowDowngrade) {
-            const curTs = await readLocalTimestamp(repo, current);
-            if (curTs !== null && commit.timestamp < curTs) {
-              throw new FedostreeError('EDOWNGRADE', `refusing to pull ${w.spec}: commit ${checksum} (${new Date(Number(commit.timestamp) * 1000).toISOString()}) is older than ${current} (${new Date(Number(curTs) * 1000).toISOString()}) that ${localRefName(w.ref as string)} points at; use --allow-downgrade`, { commit: checksum, current });
-            }
-          }
+          await verifySignatures(bytes, metaBytes, source.policy, `commit ${checksum}`);
+          if (level === 0) await refuseDowngrade(commit);
           if (!options.commitMetadataOnly) await writeFileAtomic(partial, '', { tmpDir: repo.tmpDir });
           if (metaBytes) await repo.writeCommitMeta(checksum, metaBytes);
           await repo.writeMetadata('commit', bytes, checksum);

@@ -133,6 +133,10 @@ void test('pull refuses downgrades, wrong ed25519 keys and corrupt objects; noth
   assert.equal(await repo.resolveRev('origin:os/x'), c2);
   const ok = await pullFrom(repo, { url: ng.url, remote: 'origin', ...noSig }, [`os/x@${c1}`], { allowDowngrade: true });
   assert.equal(ok.refs.get('os/x'), c1);
+  await pullFrom(repo, { url: ng.url, remote: 'origin', ...noSig }, ['os/x']);
+  // c1 is now complete locally: going back to it is still a downgrade
+  await assert.rejects(pullFrom(repo, { url: ng.url, remote: 'origin', ...noSig }, [`os/x@${c1}`]), /refusing to pull/);
+  assert.equal(await repo.resolveRev('origin:os/x'), c2);
   // ed25519: unsigned commit with sign-verify on
   const key = ed25519Generate();
   const repo2 = await OstreeRepo.init(join(work.path, 'refuse2'), 'bare-user');
