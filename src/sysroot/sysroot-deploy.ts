@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { KeyFile, checkout, commitPartialPath, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
 import { copyTree, mergeEtc, type EtcMergeResult } from './etc-merge.ts';
+import { deployCheckout } from './_deploy-checkout.ts';
 import { deployDirName, validateStateroot, type Deployment, type Sysroot } from './sysroot.ts';
 import {
   devOf, ensureBootDir, syncFs, freeBytes, osReleaseTitle, planFrom, removeDeployDir, writeDeployments, type PlannedDeployment, type WriteResult,
@@ -184,7 +185,8 @@ export async function deployCommit(sysroot: Sysroot, opts: DeployOptions): Promi
   const dir = sysroot.deployDir(ident);
   await removeDeployDir(dir); // leftover of an interrupted deploy
   await mkdir(deployParent, { recursive: true });
-  await checkout(repo, opts.commit, dir, { hardlinks: repo.mode === 'bare' && process.getuid?.() === 0 ? true : 'auto', onProgress: opts.onProgress });
+  if (repo.mode === 'bare' && process.getuid?.() === 0) await deployCheckout(repo, opts.commit, dir);
+  else await checkout(repo, opts.commit, dir, { hardlinks: 'auto', onProgress: opts.onProgress });
   if (etc.hasEtc && !etc.hasUsrEtc) await rename(join(dir, 'etc'), join(dir, 'usr/etc'));
 
   // ---- /etc: copy of usr/etc, then the merge deployment's local changes

@@ -42,6 +42,8 @@ export async function makeTree(dir: string, spec: TreeSpec): Promise<void> {
     await chmod(join(dir, 'usr/etc', name), 0o644);
   }
   await writeFile(join(dir, 'usr/bin/sh'), '#!/bin/sh\n');
+  await mkdir(join(dir, 'usr/share/empty'), { recursive: true });
+  await writeFile(join(dir, 'usr/share/empty/file'), '');
   await chmod(join(dir, 'usr/bin/sh'), 0o755);
   await symlink('usr/bin', join(dir, 'bin'));
 }
