@@ -110,6 +110,7 @@ const tradRepo = join(work, 'trad-repo');
 await rm(tradRoot, { recursive: true, force: true });
 await rm(tradRepo, { recursive: true, force: true });
 await run('ostree', ['init', `--repo=${tradRepo}`, '--mode=archive']);
+await rm(join(work, 'dnf-cache'), { recursive: true, force: true });
 const dnfArgs = [
   `--installroot=${tradRoot}`, '--releasever=20', '--disablerepo=*', `--repofrompath=bench,file://${repoDir}/`, '--enablerepo=bench', '--nogpgcheck',
   '--setopt=install_weak_deps=False', '--setopt=cachedir=' + join(work, 'dnf-cache'), '-y', '-q', 'install', 'filesystem', 'busybox-sh', ...names,
@@ -131,7 +132,7 @@ process.stderr.write(`cold: ${out}\n`);
 // ---- warm: one package changed
 const changed = names[7];
 const sameFiles = (await readFile(join(work, 'specs', `${changed}.list`), 'utf8')).split('\n').filter((x) => x);
-const spec = await specFor(7, sameFiles, '2');
+const spec = await specFor(7, sameFiles, `2.${Date.now()}`);
 const newRpm = await buildSpecs([spec], { topdir: join(work, `build-warm-${Date.now()}`) });
 for (const f of await readdir(repoDir)) if (f.startsWith(`${changed}-`)) await rm(join(repoDir, f));
 for (const r of newRpm) await rename(r, join(repoDir, r.split('/').pop() as string));

@@ -24,7 +24,7 @@ export interface ComposeFixture {
 }
 
 /** Specs of the packages in the repository (ffail and fbroken are for the bad-input tests). */
-export const SPECS = ['filesystem', 'busybox-sh', 'kernel', 'dracut', 'fdaemon', 'flib', 'fextra', 'fdocker', 'fgnome-core', 'fgnome-apps', 'fselinux-policy', 'ffail', 'fbroken'];
+export const SPECS = ['filesystem', 'busybox-sh', 'kernel', 'dracut', 'fdaemon', 'flib', 'fextra', 'fdocker', 'fgnome-core', 'fgnome-apps', 'fselinux-policy', 'faaa', 'ffail', 'fbroken'];
 
 /** Build the fixture repository and tree directory in a fresh temp dir. */
 export async function makeFixture(): Promise<ComposeFixture> {

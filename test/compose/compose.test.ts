@@ -221,6 +221,27 @@ void describe('compose', () => {
     await ostreeFsck(repo);
   });
 
+  void it('uids and gids stay stable across composes (preserve-passwd); check-passwd catches a change', async () => {
+    const dir = join(fx.trees, 'users');
+    await mkdir(dir, { recursive: true });
+    const ref = REF('base/minimal');
+    const base = 'include: ../common.yaml\nref: fedostree/20/x86_64/base/minimal\npackages: [kernel, dracut, faaa]\n';
+    await writeFile(join(dir, 'keep.yaml'), base);
+    await writeFile(join(dir, 'nopreserve.yaml'), `${base}preserve-passwd: false\n`);
+    // without the previous commit's ids, faaa (installed first) would take 999 from fdaemon
+    const bad = await cli(['compose', 'tree', join(dir, 'nopreserve.yaml'), '--repo', repo, '--cachedir', cache], { SOURCE_DATE_EPOCH: EPOCH });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr.trim(), /^error: .*check-passwd: user 'fdaemon' has id 998, but the previous commit [0-9a-f]{12} has 999$/);
+    const ok = await cli(['compose', 'tree', join(dir, 'keep.yaml'), '--repo', repo, '--cachedir', cache], { SOURCE_DATE_EPOCH: EPOCH });
+    assert.equal(ok.code, 0, ok.stderr);
+    const co = await checkoutTree(ref);
+    const passwd = await readFile(join(co, 'usr/lib/passwd'), 'utf8');
+    assert.match(passwd, /^fdaemon:x:999:999:/m);
+    assert.match(passwd, /^aaauser:x:998:998:/m);
+    await rm(co, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+
   void it('two composes from scratch with the same SOURCE_DATE_EPOCH give the same commit', async () => {
     const commits: string[] = [];
     for (const i of [1, 2]) {
