@@ -84,13 +84,15 @@ export async function prepareDeb(deb: string, work: string, ids: IdNames, bump?:
     if (vmlinuz) meta.provides.push(`kernel = ${meta.evr.version}`, `kernel-core = ${meta.evr.version}`);
     const { stdout } = await run('du', ['-sb', root]);
     const s = scriptletsFor(meta.name, files);
+    // Plain Requires (not Requires(post)) so the dependency also orders the install transaction.
+    for (const r of s?.requires ?? []) if (r !== meta.name && !meta.requires.includes(r)) meta.requires.push(r);
     return {
       meta,
       files,
       tree: root,
       report,
       payload: choosePayload(meta.name, Number(stdout.split('\t')[0])),
-      scriptlets: s,
+      scriptlets: s?.text,
     };
   });
 }

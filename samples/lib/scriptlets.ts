@@ -7,8 +7,24 @@ import type { FileEntry } from './spec.ts';
 
 const LDCONFIG_DIRS = '/usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib';
 
-/** Spec text with scriptlets for package `name` (undefined when it has none). */
-export function scriptletsFor(name: string, files: FileEntry[]): string | undefined {
+/** Scriptlets of one package and what they need installed first. */
+export interface Scriptlets {
+  /** Spec text (scriptlet and trigger sections). */
+  text: string;
+  /** Dependencies of the scriptlets (rpmbuild adds none: AutoReqProv is off). */
+  requires: string[];
+}
+
+/** Scriptlets for package `name`, or undefined when it has none. */
+export function scriptletsFor(name: string, files: FileEntry[]): Scriptlets | undefined {
+  const s = scriptletText(name, files);
+  if (!s) return undefined;
+  const requires = ['/bin/sh'];
+  if (s.includes('depmod')) requires.push('kmod');
+  return { text: s, requires };
+}
+
+function scriptletText(name: string, files: FileEntry[]): string | undefined {
   if (name === 'libc-bin') {
     // Like glibc's: refresh the linker cache once per transaction when libraries come or go.
     return [

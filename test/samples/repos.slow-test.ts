@@ -164,6 +164,30 @@ void test('v2 is an update: higher releases with a changed file, one package add
   }
 });
 
+void test('dnf really installs @standard: scriptlets run, the client runs in the result', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'fedostree-samples-install-'));
+  try {
+    const r = await run('dnf', [
+      `--installroot=${root}`, '--releasever=1', '--setopt=reposdir=/nonexistent', `--setopt=cachedir=${join(root, 'var/cache/dnf')}`,
+      `--repofrompath=sample,file://${join(DIR, 'repo-v1')}`, '--repo=sample', '--setopt=sample.gpgcheck=0',
+      '--setopt=install_weak_deps=False', '-y', 'install', '@standard',
+    ], { maxBuffer: 64 << 20 });
+    const out = r.stdout + r.stderr;
+    assert.match(out, /^Complete!$/m, out);
+    assert.doesNotMatch(out, /scriptlet failed|Error in \S+ scriptlet|error:/i, out);
+    const kdir = (await readdir(join(root, 'usr/lib/modules')))[0];
+    assert.ok((await stat(join(root, 'usr/lib/modules', kdir, 'modules.dep'))).size > 0, 'depmod %posttrans did not run');
+    assert.ok((await stat(join(root, 'etc/ld.so.cache'))).size > 0, 'ldconfig file trigger did not run');
+    const env = { PATH: '/usr/bin:/usr/sbin', HOME: '/root' };
+    const node = await run('chroot', [root, '/usr/bin/node', '--version'], { env });
+    assert.match(node.stdout, /^v\d+\./);
+    const help = await run('chroot', [root, '/usr/bin/fedostree', '--help'], { env });
+    assert.match(help.stdout, /Usage: fedostree/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 void test('a second run reuses the cache', async () => {
   const again = await buildSamples();
   if (again.dir === DIR) {
