@@ -4,9 +4,8 @@
  * objects carry their final owner and mode, so every file is one link(2); directories are created
  * with their metadata. Many operations are kept in flight (the work is syscall-bound).
  */
-import { chmod, chown, link, lstat, mkdir, rmdir } from 'node:fs/promises';
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Limiter } from '../util/concurrency.ts';
 import { withContext } from '../util/errors.ts';
 import { checkout, commitTree, MutableTree, type DirMeta, type OstreeRepo } from '../ostree/index.ts';
 
@@ -46,36 +45,38 @@ export async function materialise(cache: OstreeRepo, tree: MutableTree, root: st
     await checkout(cache, commit, root, { hardlinks: 'auto' });
     return;
   }
-  const limiter = new Limiter(64);
-  // the process umask, measured once: chmod only where mkdir's mode was masked
-  await mkdir(root, { mode: 0o777 });
-  const umask = 0o777 & ~(await lstat(root)).mode;
-  await rmdir(root);
-  const metas = new Map<string, Promise<DirMeta>>();
-  const metaOf = (c: string): Promise<DirMeta> => {
-    let m = metas.get(c);
-    if (!m) {
-      m = cache.readDirMeta(c);
-      metas.set(c, m);
-    }
-    return m;
-  };
-  const makeDir = async (path: string, t: MutableTree): Promise<void> => {
+  // 1. read every directory (in parallel) and the few distinct directory metadata objects
+  const metas = new Map<string, DirMeta>();
+  const expand = async (t: MutableTree): Promise<void> => {
     await t.expand(cache);
-    const m = await metaOf(t.metaChecksum as string);
-    await limiter.run(async () => {
-      const mode = m.mode & 0o7777;
-      await mkdir(path, { mode: mode & 0o777 }).catch((err: unknown) => withContext(`assembling ${path}`, err));
-      if (m.uid !== 0 || m.gid !== 0) await chown(path, m.uid, m.gid);
-      if (mode !== (mode & 0o777 & ~umask)) await chmod(path, mode);
-    });
-    const tasks: Array<Promise<void>> = [];
-    for (const [name, cs] of t.files) {
-      tasks.push(limiter.run(() => link(cache.objectPath(cs, 'file'), join(path, name)).catch((err: unknown) => withContext(`assembling ${join(path, name)}`, err))));
-    }
-    for (const [name, sub] of t.dirs) tasks.push(makeDir(join(path, name), sub));
-    const res = await Promise.allSettled(tasks);
-    for (const r of res) if (r.status === 'rejected') throw r.reason as Error;
+    const m = t.metaChecksum as string;
+    if (!metas.has(m)) metas.set(m, await cache.readDirMeta(m));
+    await Promise.all([...t.dirs.values()].map(expand));
   };
-  await makeDir(root, tree);
+  await expand(tree);
+  // 2. create it with plain system calls: one mkdir per directory, one link per file (no thread
+  //    pool round trips; this is what dominates assembly time)
+  mkdirSync(root, { mode: 0o777 });
+  const umask = 0o777 & ~lstatSync(root).mode;
+  rmdirSync(root);
+  const make = (path: string, t: MutableTree): void => {
+    const m = metas.get(t.metaChecksum as string) as DirMeta;
+    const mode = m.mode & 0o7777;
+    try {
+      mkdirSync(path, { mode: mode & 0o777 });
+      if (m.uid !== 0 || m.gid !== 0) chownSync(path, m.uid, m.gid);
+      if (mode !== (mode & 0o777 & ~umask)) chmodSync(path, mode);
+    } catch (err) {
+      withContext(`assembling ${path}`, err);
+    }
+    for (const [name, cs] of t.files) {
+      try {
+        linkSync(cache.objectPath(cs, 'file'), join(path, name));
+      } catch (err) {
+        withContext(`assembling ${join(path, name)}`, err);
+      }
+    }
+    for (const [name, sub] of t.dirs) make(join(path, name), sub);
+  };
+  make(root, tree);
 }
