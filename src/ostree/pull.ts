@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, inflateRaw as inflateRawCb, constants as zc } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -104,7 +104,8 @@ export function commitPartialPath(repo: OstreeRepo, commit: string): string {
  * Verify a downloaded `.filez` file (header + raw deflate) against `checksum`. Returns its header
  * and, if `rawOut` is given, leaves the inflated content there.
  */
-export async function verifyFilez(path: string, checksum: string, rawOut?: string): Promise<{ header: ReturnType<typeof decodeArchiveHeader>['header']; size: number }> {
+/** Read and validate the header of a downloaded `.filez` file. */
+async function readFilezHeader(path: string, checksum: string): Promise<{ header: ReturnType<typeof decodeArchiveHeader>['header']; size: bigint; payloadStart: number }> {
   const what = `file object ${checksum}`;
   const fh = await open(path, 'r');
   let headBuf: Buffer;
@@ -124,6 +125,12 @@ export async function verifyFilez(path: string, checksum: string, rawOut?: strin
   const { header, size } = decodeArchiveHeader(variant, what);
   validateFileHeader(header, what);
   if (size > BigInt(MAX_CONTENT_SIZE)) throw new FormatError(`${what}: announced size ${size} too large`);
+  return { header, size, payloadStart };
+}
+
+export async function verifyFilez(path: string, checksum: string, rawOut?: string): Promise<{ header: ReturnType<typeof decodeArchiveHeader>['header']; size: number }> {
+  const what = `file object ${checksum}`;
+  const { header, size, payloadStart } = await readFilezHeader(path, checksum);
   const hash = createHash('sha256').update(contentStreamHeader(header));
   let n = 0n;
   const tap = new Transform({
@@ -276,14 +283,21 @@ class Puller {
         await verifyFilez(part, checksum);
         await this.placeArchiveObject(part, checksum);
       } else {
-        const raw = join(this.repo.tmpDir, tmpName('pull-raw'));
-        try {
-          const { header, size } = await verifyFilez(part, checksum, raw);
-          const stored = await this.repo.writeContent(header, { kind: 'path', path: raw, size });
-          if (stored !== checksum) throw new IntegrityError(`file object ${checksum}: stored as ${stored}`);
-        } finally {
-          await rm(raw, { force: true });
-        }
+        // Inflate straight into the repository's writer, which hashes while writing and names the
+        // object by what it hashed; a mismatch is then an error (the stray object is valid for its own name).
+        const { header, size, payloadStart } = await readFilezHeader(part, checksum);
+        const inflated = new PassThrough();
+        let seen = 0n;
+        const cap = new Transform({
+          transform(c: Buffer, _e, cb) {
+            seen += BigInt(c.length);
+            cb(seen > size ? new Error(`content longer than the ${size} bytes announced`) : null, c);
+          },
+        });
+        pipeline(createReadStream(part, { start: payloadStart, highWaterMark: 1 << 20 }), createInflateRaw({ finishFlush: zc.Z_SYNC_FLUSH }), cap, inflated)
+          .catch((err: unknown) => inflated.destroy(new IntegrityError(`file object ${checksum}: corrupt compressed content: ${(err as Error).message}`)));
+        const stored = await this.repo.writeContent(header, { kind: 'stream', stream: inflated, size: Number(size) });
+        if (stored !== checksum) throw new IntegrityError(`file object ${checksum}: content hashes to ${stored}`, { checksum, got: stored });
       }
     } catch (err) {
       // A corrupt download must not be resumed from.
