@@ -49,9 +49,10 @@ export function register(program: Command): void {
       if (o.json) printJson({ sysroot: dir });
     }));
 
-  common(admin.command('os-init').description('create a stateroot (its deploy dir and persistent /var)').argument('<stateroot>'))
-    .action(action(async (name: string, o: Common) => {
-      await osInit(o.sysroot, name);
+  common(admin.command('os-init').description('create a stateroot (its persistent /var)').argument('<stateroot>'))
+    .option('--share-home', "make this stateroot's /var/home the physical root's /home (shared by stateroots)")
+    .action(action(async (name: string, o: Common & { shareHome?: boolean }) => {
+      await osInit(o.sysroot, name, { shareHome: o.shareHome });
       if (o.json) printJson({ stateroot: name });
       else process.stdout.write(`ostree/deploy/${name} initialized as OSTree root\n`);
     }));

@@ -63,7 +63,16 @@ export function register(program: Command): void {
       const s = await openSysroot(o);
       const r = await upgrade(s, { stateroot: o.os, check: o.check, preview: o.preview, downloadOnly: o.downloadOnly });
       if (o.json) {
-        printJson(r);
+        const brief = (p: { nevra: string }): string => p.nevra;
+        const pk = r.packages;
+        printJson({
+          ...r,
+          packages: pk && {
+            added: pk.added.map(brief), removed: pk.removed.map(brief),
+            upgraded: pk.upgraded.map((c) => ({ name: c.name, arch: c.arch, from: c.from.nevra, to: c.to.nevra })),
+            downgraded: pk.downgraded.map((c) => ({ name: c.name, arch: c.arch, from: c.from.nevra, to: c.to.nevra })),
+          },
+        });
         return;
       }
       if (!r.available) {

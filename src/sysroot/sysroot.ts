@@ -228,8 +228,12 @@ export async function initFs(path: string): Promise<void> {
   await OstreeRepo.init(join(path, 'ostree/repo'), 'bare');
 }
 
-/** `ostree admin os-init STATEROOT`: the stateroot's deploy dir and its persistent /var. */
-export async function osInit(path: string, stateroot: string): Promise<void> {
+/**
+ * `ostree admin os-init STATEROOT`: the stateroot's persistent /var. With `shareHome`, its
+ * `var/home` is a link to the physical root's `/home` (visible as /sysroot/home once booted), so
+ * several stateroots share one /home.
+ */
+export async function osInit(path: string, stateroot: string, options: { shareHome?: boolean } = {}): Promise<void> {
   validateStateroot(stateroot);
   if (!(await exists(join(path, 'ostree/repo/config')))) throw new NotFoundError(`${path} is not an OSTree sysroot (run 'fedostree admin init-fs ${path}' first)`);
   const base = join(path, 'ostree/deploy', stateroot);
@@ -239,4 +243,5 @@ export async function osInit(path: string, stateroot: string): Promise<void> {
   for (const [name, target] of [['lock', '../run/lock'], ['run', '../run']]) {
     if (!(await exists(join(base, 'var', name)))) await symlink(target, join(base, 'var', name));
   }
+  if (options.shareHome && !(await exists(join(base, 'var/home')))) await symlink('/sysroot/home', join(base, 'var/home'));
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addRemote, OstreeRepo } from '../../src/ostree/index.ts';
 import {
@@ -158,8 +158,9 @@ void test('upgrade, deploy-by-version, rollback, pin, cleanup, rebase, kargs and
     assert.deepEqual(st[0].kargs, ['root=LABEL=newroot', 'rw', 'quiet']);
 
     // a second OS and a small recovery tree as their own stateroots, each with its own /var
-    await osInit(s, 'rhel');
+    await osInit(s, 'rhel', { shareHome: true });
     await osInit(s, 'recovery');
+    assert.equal(await readlink(join(s, 'ostree/deploy/rhel/var/home')), '/sysroot/home', 'rhel shares the physical /home');
     await adminDeploy(await open(), 'origin:base/minimal', { stateroot: 'rhel', kargs: ['root=LABEL=rhel'] });
     await adminDeploy(await open(), 'origin:base/minimal', { stateroot: 'recovery', kargs: ['root=LABEL=recovery', 'single'], notAsDefault: true });
     st = await statusOf(await open());
@@ -213,8 +214,11 @@ void test('upgrade --preview lists the package changes between the deployed and 
     assert.match(r.stdout, /Added: fx-c-1\.0-1\.noarch/);
     assert.match(r.stdout, /Removed: fx-b-1\.0-1\.noarch/);
     const j = await cli(['upgrade', '--preview', '--json', '--sysroot', s]);
-    const parsed = JSON.parse(j.stdout) as { packages: { upgraded: Array<{ name: string }>; added: Array<{ nevra: string }> } };
-    assert.deepEqual(parsed.packages.upgraded.map((u) => u.name), ['fx-a']);
+    const parsed = JSON.parse(j.stdout) as { packages: { upgraded: Array<{ name: string; from: string; to: string }>; added: string[]; removed: string[] } };
+    assert.deepEqual(parsed.packages, {
+      upgraded: [{ name: 'fx-a', arch: 'noarch', from: 'fx-a-1.0-1.noarch', to: 'fx-a-2.0-1.noarch' }], downgraded: [],
+      added: ['fx-c-1.0-1.noarch'], removed: ['fx-b-1.0-1.noarch'],
+    });
     assert.equal((await Sysroot.open(s, { cmdline: '' })).deployments.length, 1, 'preview deploys nothing');
   } finally {
     await removeTemp(w);
