@@ -75,7 +75,12 @@ async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boo
   }
   if (!o.dryRun) {
     const parts = Object.entries(res.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`);
-    process.stdout.write(`imported ${res.imported} of ${res.cachedPackages} packages; timing: ${parts.join(', ')}\n`);
+    const scripts = res.trees.reduce((n, t) => n + t.scripts.length, 0);
+    const written = res.trees.reduce((n, t) => n + (t.stats?.written ?? 0), 0);
+    process.stdout.write(
+      `${res.trees.length} trees, ${res.cachedPackages} packages (${(res.downloadedBytes / 1e6).toFixed(1)} MB of packages, ${res.imported} newly imported), ` +
+        `${scripts} scripts run, ${written} objects written\ntiming: ${parts.join(', ')}\n`,
+    );
   }
 }
 
