@@ -557,7 +557,8 @@ async function copyFromRepo(repo: OstreeRepo, src: OstreeRepo, refs: string[], o
       const s = parseRefSpec(spec);
       const commit = s.commit ?? (await src.resolveRev(s.ref ?? ''));
       if (!commit) throw new NotFoundError(`${src.path}: ref '${spec}' not found`);
-      const local = s.ref ? (options.remote ? `${options.remote}:${s.ref}` : s.ref) : null;
+      const name = s.ref?.includes(':') ? s.ref.slice(s.ref.indexOf(':') + 1) : s.ref;
+      const local = name ? (options.remote ? `${options.remote}:${name}` : name) : null;
       const current = local ? await repo.resolveRev(local, true) : null;
       const bytes = await src.loadMetadata('commit', commit);
       const c = decodeCommit(bytes, `commit ${commit}`);
@@ -574,7 +575,7 @@ async function copyFromRepo(repo: OstreeRepo, src: OstreeRepo, refs: string[], o
       await repo.flush();
       await unlink(partial).catch(() => undefined);
       if (local) await repo.setRef(local, commit);
-      result.refs.set(s.ref ?? spec, commit);
+      result.refs.set(name ?? spec, commit);
     }
   } finally {
     await lock.release();

@@ -278,8 +278,12 @@ void test('remotes and pull-local; CLI: remote add/list/show-url/delete, pull, u
   const res = await pull(r, 'origin', ['os/x', 'os/old']);
   assert.equal(res.refs.get('os/old'), c1);
   const local = await OstreeRepo.init(join(work.path, 'local-copy'), 'archive');
-  const lc = await pullLocal(local, r.path, ['origin:os/x'.replace('origin:', '')], { remote: 'x' }).catch(() => null);
-  assert.equal(lc, null); // non-archive source keeps remote refs; heads are absent
+  // from a bare-user source (no HTTP format): objects re-hashed into the archive destination
+  const lc = await pullLocal(local, r.path, ['origin:os/x'], { remote: 'x' });
+  assert.equal(lc.refs.get('os/x'), c2);
+  assert.equal(await local.resolveRev('x:os/x'), c2);
+  assert.equal(run('ostree', ['fsck', `--repo=${local.path}`], { allowFail: true }).status, 0);
+  await assert.rejects(pullLocal(local, r.path, ['no/such']), /ref 'no\/such' not found/);
   const lc2 = await pullLocal(local, src, ['os/x']);
   assert.equal(lc2.refs.get('os/x'), c2);
   // CLI
