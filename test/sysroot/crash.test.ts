@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Sysroot, adminDeploy, cleanup, editDeploymentKargs, initFs, osInit, rollback, setDefault, setPinned, statusOf, undeploy,
+  Sysroot, adminDeploy, cleanup, editDeploymentKargs, initFs, osInit, rebase, rollback, setDefault, setPinned, statusOf, undeploy,
 } from '../../src/sysroot/index.ts';
 import { CLI, makeTree, ostreeCommit, removeTemp, run, tempDir } from './_helpers.ts';
 
@@ -83,6 +83,7 @@ void test('SIGKILL at ≥ 100 random points across the mutating commands leaves 
     const sys = ['--sysroot', s];
     const cmds: Cmd[] = [
       { name: 'deploy', args: () => ['admin', 'deploy', ...sys, '--os', 'os', refs[n % 3]], again: (x) => adminDeploy(x, refs[n % 3], { stateroot: 'os' }), ok: () => true },
+      { name: 'rebase', args: () => ['rebase', ...sys, refs[(n + 1) % 3]], again: (x) => rebase(x, refs[(n + 1) % 3]), ok: () => true },
       { name: 'rollback', args: () => ['rollback', ...sys], again: (x) => rollback(x), ok: (x) => x.deployments.length > 1 },
       { name: 'set-default', args: () => ['admin', 'set-default', ...sys, '1'], again: (x) => setDefault(x, 1), ok: (x) => x.deployments.length > 1 },
       { name: 'pin', args: () => ['admin', 'pin', ...sys, '0'], again: (x) => setPinned(x, 0, true), ok: () => true },
@@ -131,7 +132,7 @@ void test('SIGKILL at ≥ 100 random points across the mutating commands leaves 
     }
     t0ctx.diagnostic(`kills ${kills} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(Object.fromEntries(perCmd))}; full-run ms: ${JSON.stringify(Object.fromEntries([...duration].map(([k, v]) => [k, Math.round(v)])))}`);
     assert.ok(kills >= 100, `only ${kills} kills landed (${JSON.stringify(Object.fromEntries(perCmd))})`);
-    assert.ok(perCmd.size >= 6, `kills spread over commands: ${JSON.stringify(Object.fromEntries(perCmd))}`);
+    assert.ok(perCmd.size >= 7, `kills spread over commands: ${JSON.stringify(Object.fromEntries(perCmd))}`);
     const fsck = await run('ostree', ['fsck', `--repo=${repo}`]);
     assert.match(fsck.stdout, /Validating/);
   } finally {
