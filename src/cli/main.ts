@@ -28,6 +28,7 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
   () => import('./pull.ts'),
   () => import('./admin.ts'),
   () => import('./client.ts'),
+  () => import('./vm.ts'),
 ];
 /**
  * Start-up: a command named here loads only its own module (the others pull in heavy layers it does
