@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildSpecs } from '../test/helpers/rpmbuild.ts';
@@ -43,8 +43,25 @@ try {
     await fn();
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
+  /** CPU seconds (user + system) of this process, thread pool included, while `fn` runs. */
+  const cpu = async (fn: () => Promise<unknown>): Promise<[number, number]> => {
+    const c = process.cpuUsage();
+    const wall = await time(fn);
+    const d = process.cpuUsage(c);
+    return [wall, (d.user + d.system) / 1e6];
+  };
+  /** Wall and CPU seconds of a shell pipeline (children's user + system from /usr/bin/time). */
+  const timedShell = async (script: string, args: string[]): Promise<[number, number]> => {
+    let out = '';
+    const wall = await time(async () => {
+      out = (await run('/usr/bin/time', ['-f', '@@cpu %U %S', 'sh', '-c', script, 'sh', ...args])).stderr;
+    });
+    const m = /@@cpu ([\d.]+) ([\d.]+)/.exec(out);
+    return [wall, m ? Number(m[1]) + Number(m[2]) : NaN];
+  };
   console.log(`runs per measurement: ${runs} (median)`);
-  console.log('package          payload MB  files   fedostree MB/s   rpm2cpio|cpio MB/s   ratio   stream-only MB/s');
+  console.log(`load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores; CPU = user + system seconds (ours: this process incl. thread pool; theirs: rpm2cpio + cpio)`);
+  console.log('package          payload MB  files   fedostree MB/s   rpm2cpio|cpio MB/s   ratio   stream-only MB/s   CPU s ours / cpio (cpio/ours)');
   for (const rpm of rpms) {
     const pkg = await openPackage(rpm);
     const info = packageInfo(pkg);
@@ -52,13 +69,19 @@ try {
     const ours: number[] = [];
     const theirs: number[] = [];
     const stream: number[] = [];
+    const oursCpu: number[] = [];
+    const theirsCpu: number[] = [];
     let files = 0;
     for (let i = 0; i < runs; i++) {
       const a = join(work, `ours-${i}`);
       const b = join(work, `cpio-${i}`);
-      ours.push(await time(async () => (files = (await extract(rpm, a)).files)));
+      const [ow, oc] = await cpu(async () => (files = (await extract(rpm, a)).files));
+      ours.push(ow);
+      oursCpu.push(oc);
       await run('mkdir', ['-p', b]);
-      theirs.push(await time(() => run('sh', ['-c', 'rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet)', 'sh', rpm, b])));
+      const [tw, tc] = await timedShell('rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet)', [rpm, b]);
+      theirs.push(tw);
+      theirsCpu.push(tc);
       stream.push(
         await time(async () => {
           for await (const e of readPayload(rpm)) e.content.resume();
@@ -70,7 +93,7 @@ try {
     const o = median(ours);
     const t = median(theirs);
     console.log(
-      `${info.payloadCompressor.padEnd(16)} ${mb.toFixed(1).padStart(10)} ${String(files).padStart(6)} ${(mb / o).toFixed(1).padStart(16)} ${(mb / t).toFixed(1).padStart(20)} ${(t / o).toFixed(2).padStart(7)} ${(mb / median(stream)).toFixed(1).padStart(18)}`,
+      `${info.payloadCompressor.padEnd(16)} ${mb.toFixed(1).padStart(10)} ${String(files).padStart(6)} ${(mb / o).toFixed(1).padStart(16)} ${(mb / t).toFixed(1).padStart(20)} ${(t / o).toFixed(2).padStart(7)} ${(mb / median(stream)).toFixed(1).padStart(18)}   ${median(oursCpu).toFixed(2)} / ${median(theirsCpu).toFixed(2)} (${(median(theirsCpu) / median(oursCpu)).toFixed(2)})`,
     );
   }
 } finally {

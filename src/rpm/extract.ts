@@ -1,9 +1,11 @@
-import { constants, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
-import { chmod, chown, mkdir, open, readFile, realpath, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import {
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, futimesSync, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, openSync, renameSync,
+  symlinkSync, unlinkSync, utimesSync, writevSync,
+} from 'node:fs';
+import { mkdir, open, readFile, realpath, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, withContext } from '../util/errors.ts';
-import { Limiter } from '../util/concurrency.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { isDir, isLink, isReg, type RpmFile } from './files.ts';
 import { openPackage, type RpmPackage } from './package.ts';
@@ -56,9 +58,11 @@ function isZero(b: Buffer): boolean {
 
 /**
  * Extract a package's payload under `dir` like `rpm2cpio | cpio -idm`, but safely: paths are
- * checked (absolute, no '..'), nothing is written through a symlink or outside `dir`, each file
- * is written to a temp name and renamed into place, content is digest-checked while streaming
- * and sizes are capped by the header. Runs of zeros in big files become holes (sparse files).
+ * checked (absolute, no '..'), nothing is written through a symlink or outside `dir`, content is
+ * digest-checked while streaming and sizes are capped by the header. Into an existing `dir` each
+ * file is written to a temp name and renamed into place; a `dir` this call creates holds only
+ * what it writes, so files are created there under their final names (O_EXCL|O_NOFOLLOW) and a
+ * file that fails is removed. Small files are written with synchronous calls on one descriptor. Runs of zeros in big files become holes (sparse files).
  * Ghost files are not created. File capabilities are reported by readPayload but not applied.
  */
 export async function extract(pkgOrPath: RpmPackage | string, dir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
@@ -71,7 +75,10 @@ export async function extract(pkgOrPath: RpmPackage | string, dir: string, opts:
 }
 
 async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  await mkdir(dir, { recursive: true });
+  // A target this call creates is scratch until extract returns, and everything in it is ours:
+  // files are created under their final names there (O_EXCL). A pre-existing target only ever
+  // sees complete files (temp name, then rename).
+  const fresh = (await mkdir(dir, { recursive: true })) !== undefined;
   const root = await realpath(dir);
   const users = opts.owners ? await idMap(opts.passwdRoot ?? '/', 'passwd') : undefined;
   const groups = opts.owners ? await idMap(opts.passwdRoot ?? '/', 'group') : undefined;
@@ -82,6 +89,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
 
   const rel = (p: string): string => p.slice(1);
   const abs = (r: string): string => (r ? join(root, r) : root);
+  const owner = (f: RpmFile): [number, number] | undefined => (users && groups ? [users.get(f.user) ?? 0, groups.get(f.group) ?? 0] : undefined);
 
   /** Make every parent of `r` a real directory, refusing symlinks and non-directories. */
   const ensureParents = (r: string): void => {
@@ -114,18 +122,6 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       throw err;
     }
   };
-  const finishFile = async (target: string, f: RpmFile, fh: FileHandle | undefined): Promise<void> => {
-    if (users && groups) {
-      const uid = users.get(f.user) ?? 0;
-      const gid = groups.get(f.group) ?? 0;
-      if (fh) await fh.chown(uid, gid);
-      else await chown(target, uid, gid);
-    }
-    if (fh) {
-      await fh.chmod(f.mode & 0o7777);
-      await fh.utimes(f.mtime, f.mtime);
-    }
-  };
   // Temp names: one random prefix per extraction plus a counter (O_EXCL catches any clash).
   const tmpPrefix = `.fedostree-tmp-${randomBytes(4).toString('hex')}-`;
   let tmpSeq = 0;
@@ -133,9 +129,76 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
     const k = r.lastIndexOf('/');
     return abs(`${r.slice(0, k + 1)}${tmpPrefix}${tmpSeq++}`);
   };
-  const writeRegular = async (r: string, f: RpmFile, chunks: AsyncIterable<Buffer> | Buffer[]): Promise<void> => {
-    const tmp = tmpName(r);
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  /**
+   * Where to create `r`: in a fresh directory the final name itself (O_EXCL: never an existing
+   * file or symlink), elsewhere a temp name renamed over the target once complete. Returns the
+   * path to create and how to publish it.
+   */
+  const target = (r: string): { path: string; direct: boolean } => (fresh ? { path: abs(r), direct: true } : { path: tmpName(r), direct: false });
+  const publish = (t: { path: string; direct: boolean }, r: string): void => {
+    if (!t.direct) place(t.path, r);
+  };
+  /** Run `create(path)`; in a fresh directory an existing name (only a directory of ours can be there) falls back to temp + rename. */
+  const createAt = <T>(r: string, create: (path: string) => T): { t: { path: string; direct: boolean }; v: T } => {
+    const t = target(r);
+    try {
+      return { t, v: create(t.path) };
+    } catch (err) {
+      if (!t.direct || (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const tt = { path: tmpName(r), direct: false };
+      return { t: tt, v: create(tt.path) };
+    }
+  };
+
+  /** A small file: one open, one writev, fchown/fchmod/futimes and close, all synchronous (no thread-pool round trips). */
+  const writeSmall = (r: string, f: RpmFile, chunks: Buffer[]): void => {
+    const { t, v: fd } = createAt(r, (p) => openSync(p, CREATE, 0o600));
+    let ok = false;
+    try {
+      let len = 0;
+      for (const c of chunks) len += c.length;
+      let done = 0;
+      while (done < len) {
+        let skip = done;
+        const rest: Buffer[] = [];
+        for (const c of chunks) {
+          if (skip >= c.length) skip -= c.length;
+          else {
+            rest.push(skip ? c.subarray(skip) : c);
+            skip = 0;
+          }
+        }
+        const n = writevSync(fd, rest);
+        if (n <= 0) throw new FedostreeError('EIO', `writing /${r}: no progress`);
+        done += n;
+      }
+      const o = owner(f);
+      if (o) fchownSync(fd, o[0], o[1]);
+      fchmodSync(fd, f.mode & 0o7777);
+      futimesSync(fd, f.mtime, f.mtime);
+      if (opts.fsync) fsyncSync(fd);
+      ok = true;
+    } finally {
+      closeSync(fd);
+      if (!ok) {
+        try {
+          unlinkSync(t.path);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    publish(t, r);
+  };
+
+  /** A big file (over SMALL), streamed; whole zero blocks become holes. */
+  const writeRegular = async (r: string, f: RpmFile, chunks: AsyncIterable<Buffer>): Promise<void> => {
+    const { t } = createAt(r, (p) => {
+      closeSync(openSync(p, CREATE, 0o600));
+      return undefined;
+    });
+    const fh: FileHandle = await open(t.path, constants.O_WRONLY | constants.O_NOFOLLOW);
     let ok = false;
     try {
       let pos = 0;
@@ -155,12 +218,6 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
         queuedLen = 0;
       };
       for await (const c of chunks) {
-        // Whole zero blocks of big files become holes.
-        if (f.size < SMALL) {
-          queued.push(c);
-          queuedLen += c.length;
-          continue;
-        }
         for (let i = 0; i < c.length; i += ZERO_BLOCK) {
           const part = c.subarray(i, Math.min(c.length, i + ZERO_BLOCK));
           if (part.length === ZERO_BLOCK && isZero(part)) {
@@ -177,109 +234,65 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
       await flush();
       if (pos !== f.size) throw new FormatError(`${pkg.what}: ${f.path}: wrote ${pos} bytes, header says ${f.size}`);
       if (holes) await fh.truncate(f.size);
-      await finishFile(tmp, f, fh);
+      const o = owner(f);
+      if (o) await fh.chown(o[0], o[1]);
+      await fh.chmod(f.mode & 0o7777);
+      await fh.utimes(f.mtime, f.mtime);
       if (opts.fsync) await fh.sync();
       ok = true;
     } finally {
       await fh.close();
-      if (!ok) await unlink(tmp).catch(() => undefined);
+      if (!ok) await unlink(t.path).catch(() => undefined);
     }
-    place(tmp, r);
+    publish(t, r);
   };
 
-  // Small files go to the thread pool in the background (bounded), so parsing, hashing and
-  // decompression overlap with the disk; hardlinks wait for their target.
-  const limiter = new Limiter(8);
-  const written = new Map<string, Promise<void>>();
-  const pending = new Set<Promise<void>>();
-  let firstError: Error | undefined;
-  const writeSmallAsync = async (r: string, f: RpmFile, chunks: Buffer[]): Promise<void> => {
-    const tmp = tmpName(r);
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    let ok = false;
-    try {
-      if (chunks.length) await fh.writev(chunks);
-      if (users && groups) await fh.chown(users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
-      await fh.chmod(f.mode & 0o7777);
-      await fh.utimes(f.mtime, f.mtime);
-      ok = true;
-    } finally {
-      await fh.close();
-      if (!ok) await unlink(tmp).catch(() => undefined);
-    }
-    place(tmp, r);
-  };
-  const background = (path: string, run: () => Promise<void>): void => {
-    const p = limiter.run(run).catch((err: unknown) => {
-      firstError ??= err instanceof Error ? err : new Error(String(err));
-    });
-    written.set(path, p);
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  };
-
-  const throwIfFailed = (): void => {
-    if (firstError) throw firstError;
-  };
-  try {
-    for await (const e of readPayload(pkg)) {
-      throwIfFailed();
-      const f = e.file;
-      if (f.path === '/') continue;
-      const r = rel(f.path);
-      ensureParents(r);
-      files++;
-      opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
-      if (isDir(f.mode)) {
-        try {
-          mkdirSync(abs(r), { mode: 0o700 });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const st = lstatSync(abs(r));
-          if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
-          if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
-        }
-        knownDirs.add(r);
-        dirs.push(f);
-      } else if (isLink(f.mode)) {
-        const tmp = tmpName(r);
-        symlinkSync(f.linkTo, tmp);
-        if (users && groups) lchownSync(tmp, users.get(f.user) ?? 0, groups.get(f.group) ?? 0);
-        lutimesSync(tmp, f.mtime, f.mtime);
-        place(tmp, r);
-      } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
-        await written.get(e.hardlinkOf);
-        throwIfFailed();
-        const tmp = tmpName(r);
-        linkSync(abs(rel(e.hardlinkOf)), tmp);
-        place(tmp, r);
-      } else if (isReg(f.mode)) {
-        bytes += f.size;
-        if (f.size <= SMALL) {
-          const chunks: Buffer[] = [];
-          for await (const c of e.content) chunks.push(c as Buffer);
-          if (pending.size >= 64) await Promise.race(pending);
-          background(f.path, () => writeSmallAsync(r, f, chunks));
-        } else {
-          await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
-          written.set(f.path, Promise.resolve());
-        }
+  for await (const e of readPayload(pkg)) {
+    const f = e.file;
+    if (f.path === '/') continue;
+    const r = rel(f.path);
+    ensureParents(r);
+    files++;
+    opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
+    if (isDir(f.mode)) {
+      try {
+        mkdirSync(abs(r), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const st = lstatSync(abs(r));
+        if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
+        if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
       }
-      // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
+      knownDirs.add(r);
+      dirs.push(f);
+    } else if (isLink(f.mode)) {
+      const { t } = createAt(r, (p) => symlinkSync(f.linkTo, p));
+      const o = owner(f);
+      if (o) lchownSync(t.path, o[0], o[1]);
+      lutimesSync(t.path, f.mtime, f.mtime);
+      publish(t, r);
+    } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
+      const { t } = createAt(r, (p) => linkSync(abs(rel(e.hardlinkOf!)), p));
+      publish(t, r);
+    } else if (isReg(f.mode)) {
+      bytes += f.size;
+      if (f.size <= SMALL) {
+        const chunks: Buffer[] = [];
+        for await (const c of e.content) chunks.push(c as Buffer);
+        writeSmall(r, f, chunks);
+      } else {
+        await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
+      }
     }
-  } catch (err) {
-    // Let in-flight writes finish so nothing appears after the error is reported.
-    await Promise.allSettled(pending);
-    throw err;
+    // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
   }
-  await Promise.all(pending);
-  throwIfFailed();
   // Directory modes and times last, deepest first, so writes inside them were not blocked.
   for (const d of dirs.sort((a, b) => b.path.length - a.path.length)) {
-    const target = abs(rel(d.path));
-    if (users && groups) await chown(target, users.get(d.user) ?? 0, groups.get(d.group) ?? 0);
-    await chmod(target, d.mode & 0o7777);
-    await utimes(target, d.mtime, d.mtime);
+    const p = abs(rel(d.path));
+    const o = owner(d);
+    if (o) lchownSync(p, o[0], o[1]);
+    chmodSync(p, d.mode & 0o7777);
+    utimesSync(p, d.mtime, d.mtime);
   }
   return { files, bytes };
 }
