@@ -3,7 +3,8 @@
  * package-cache objects are recognised by device and inode: their checksum is known without
  * reading them, and an object the output repository already has costs nothing.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Limiter } from '../util/concurrency.ts';
 import { FedostreeError, FormatError, withContext } from '../util/errors.ts';
@@ -49,8 +50,7 @@ export async function mtreeFromRootfs(repo: OstreeRepo, root: string, options: C
     if (key) metaCache.set(key, cs);
     return cs;
   };
-  const putFile = async (abs: string, rel: string, t: MutableTree, name: string): Promise<void> => {
-    const st = await lstat(abs);
+  const putFile = async (abs: string, rel: string, t: MutableTree, name: string, st: Stats): Promise<void> => {
     const fmt = st.mode & S_IFMT;
     if (fmt !== S_IFREG && fmt !== S_IFLNK) throw new FormatError(`${rel}: unsupported file type (mode 0${st.mode.toString(8)}) in the tree`, { path: rel });
     const xattrs = xattrsFor(rel, st.mode);
@@ -77,17 +77,24 @@ export async function mtreeFromRootfs(repo: OstreeRepo, root: string, options: C
   };
   const walk = async (abs: string, rel: string, t: MutableTree, st: { uid: number; gid: number; mode: number }): Promise<void> => {
     t.metaChecksum = await dirMeta(rel, st);
-    const entries = await readdir(abs, { withFileTypes: true }).catch((err: unknown) => withContext(`reading ${abs}`, err));
+    // scanning is syscall-bound: plain readdir/lstat, no thread-pool round trip per entry
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch (err) {
+      return withContext(`reading ${abs}`, err);
+    }
     const tasks: Array<Promise<void>> = [];
     for (const e of entries) {
       const p = join(abs, e.name);
       const r = rel === '/' ? `/${e.name}` : `${rel}/${e.name}`;
-      if (e.isDirectory()) {
+      const est = lstatSync(p);
+      if (est.isDirectory()) {
         const sub = new MutableTree();
         t.dirs.set(e.name, sub);
-        tasks.push(lstat(p).then((s) => walk(p, r, sub, s)));
+        tasks.push(walk(p, r, sub, est));
       } else {
-        tasks.push(limiter.run(() => putFile(p, r, t, e.name).catch((err: unknown) => withContext(`committing ${r}`, err))));
+        tasks.push(limiter.run(() => putFile(p, r, t, e.name, est).catch((err: unknown) => withContext(`committing ${r}`, err))));
       }
     }
     const results = await Promise.allSettled(tasks);

@@ -21,7 +21,7 @@ import { downloadPackages, type DownloadItem } from '../rpm/rpmmd/download.ts';
 import type { LoadedRepo } from '../rpm/rpmmd/repo.ts';
 import { Pool } from '../solver/index.ts';
 import { loadTreefile, TreefileError, type LoadedTreefile, type Treefile } from './treefile.ts';
-import { headerDigest, importPackage, type CachedPackage } from './pkgcache.ts';
+import { cachedPackage, headerDigest, importPackage, type CachedPackage } from './pkgcache.ts';
 import { installOrder, runScriptlets, type ScriptPackage, type ScriptRun } from './scriptlets.ts';
 import { runInSandbox } from './sandbox.ts';
 import {
@@ -263,44 +263,56 @@ export async function composeTrees(paths: string[], options: ComposeOptions, req
       unique.set(key, { pkg: r, repo });
     }
   }
-  const items = [...unique.values()];
+  // packages imported before from the same repository file (same checksum) skip download and import
+  const cache = await OstreeRepo.init(join(cachedir, 'pkgcache'), process.getuid?.() === 0 ? 'bare' : 'bare-user');
+  const cached = new Map<string, CachedPackage>();
+  const pkgidOf = (pkg: ResolvedPackage): string | undefined => (pkg.checksum ? `${pkg.checksum.type}:${pkg.checksum.value}` : undefined);
+  await mapLimit([...unique], 8, async ([key, { pkg }]) => {
+    const pkgid = pkgidOf(pkg);
+    if (!pkgid || !pkg.location) return;
+    const dest = join(cachedir, 'packages', pkg.repo, basename(pkg.location));
+    const st = await stat(dest).catch(() => undefined);
+    if (!st?.isFile() || (pkg.downloadSize !== undefined && st.size !== pkg.downloadSize)) return;
+    const c = await cachedPackage(cache, dest, pkgid);
+    if (c) cached.set(key, c);
+  });
   const byRepo = new Map<string, Array<{ key: string; item: DownloadItem }>>();
   for (const [key, { pkg, repo }] of unique) {
+    if (cached.has(key)) continue;
     if (!pkg.location) throw new NotFoundError(`${pkg.nevra}: no location in repository ${pkg.repo}`);
     const item: DownloadItem = { nevra: pkg.nevra, baseurls: repo.baseurls, location: pkg.location, checksum: pkg.checksum as DownloadItem['checksum'], size: pkg.downloadSize, repo: pkg.repo };
     byRepo.set(pkg.repo, [...(byRepo.get(pkg.repo) ?? []), { key, item }]);
   }
   const localPath = new Map<string, string>();
   let downloadedBytes = 0;
+  let base = 0;
   for (const [repoId, list] of byRepo) {
     const paths2 = await downloadPackages(list.map((l) => l.item), {
       destdir: join(cachedir, 'packages', repoId),
       concurrency: 4,
       onProgress: (e) => {
-        if (e.unit === 'bytes') downloadedBytes = e.done;
-        progress(e);
+        if (e.unit === 'bytes') downloadedBytes = base + e.done;
+        progress({ ...e, done: e.unit === 'bytes' ? downloadedBytes : e.done });
       },
     });
+    base = downloadedBytes;
     list.forEach((l, i) => localPath.set(l.key, paths2[i]));
   }
-  void items;
   lap('download');
 
   // ---- import: each package once into the package cache
-  const cache = await OstreeRepo.init(join(cachedir, 'pkgcache'), process.getuid?.() === 0 ? 'bare' : 'bare-user');
-  const cached = new Map<string, CachedPackage>();
   let importedCount = 0;
   let doneImports = 0;
   const keys = [...localPath.keys()].sort();
   await mapLimit(keys, cpuCount, async (key) => {
-    const c = await importPackage(cache, localPath.get(key) as string);
+    const c = await importPackage(cache, localPath.get(key) as string, pkgidOf(unique.get(key)!.pkg));
     cached.set(key, c);
     if (c.imported) importedCount++;
     doneImports++;
     progress({ stage: 'import', done: doneImports, total: keys.length, unit: 'packages', message: c.nevra });
   });
   await cache.flush();
-  if (importedCount) log(`imported ${importedCount} packages into the package cache (${keys.length - importedCount} already cached)`);
+  if (importedCount) log(`imported ${importedCount} packages into the package cache (${unique.size - importedCount} already cached)`);
   lap('import');
 
   const devino = await scanHardlinks(cache);
@@ -314,7 +326,7 @@ export async function composeTrees(paths: string[], options: ComposeOptions, req
   lap('trees');
   if (results.some((r) => r.changed)) await updateSummary(output);
   lap('summary');
-  return { trees: results, imported: importedCount, cachedPackages: keys.length, downloadedBytes, timings };
+  return { trees: results, imported: importedCount, cachedPackages: unique.size, downloadedBytes, timings };
 }
 
 interface TreeContext {

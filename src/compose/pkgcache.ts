@@ -14,6 +14,8 @@ import { FormatError, tryContext } from '../util/errors.ts';
 /** Metadata keys on package commits. */
 const KEY_HEADER_DIGEST = 'fedostree.pkg.headerdigest';
 const KEY_OWNERS = 'fedostree.pkg.owners';
+/** `TYPE:HEX` checksum of the package file as the repository metadata announced it. */
+const KEY_PKGID = 'fedostree.pkg.pkgid';
 const KEY_NEVRA = 'rpmostree.nevra';
 
 /** Escape one ref component: `[A-Za-z0-9.-]` stay, `_` doubles, anything else becomes `_XX` (hex). */
@@ -90,7 +92,7 @@ export function headerDigest(pkg: RpmPackage): string {
 const ROOT_DIR = { uid: 0, gid: 0, mode: S_IFDIR | 0o755, xattrs: [] };
 
 /** Import `rpmPath` into `cache` unless the same package (same header digest) is already there. */
-export async function importPackage(cache: OstreeRepo, rpmPath: string): Promise<CachedPackage> {
+export async function importPackage(cache: OstreeRepo, rpmPath: string, pkgid?: string): Promise<CachedPackage> {
   return tryContext(`importing ${rpmPath}`, async () => {
     const pkg = await openPackage(rpmPath);
     const info = packageInfo(pkg);
@@ -171,8 +173,38 @@ export async function importPackage(cache: OstreeRepo, rpmPath: string): Promise
       parent: null,
       subject: nevra,
       timestamp: BigInt(info.buildtime),
-      metadata: [metaString(KEY_NEVRA, nevra), metaString(KEY_HEADER_DIGEST, digest), metaString(KEY_OWNERS, JSON.stringify(owners))],
+      metadata: [
+        metaString(KEY_NEVRA, nevra), metaString(KEY_HEADER_DIGEST, digest), metaString(KEY_OWNERS, JSON.stringify(owners)),
+        ...(pkgid ? [metaString(KEY_PKGID, pkgid)] : []),
+      ],
     });
     return { ...id, nevra, ref, commit, imported: true, owners, pkg };
   });
+}
+
+/**
+ * The cached package for a file already downloaded earlier, without verifying the whole file
+ * again: only when the cache commit records the same repository checksum (`pkgid`) and the
+ * file's header has the digest the commit was imported from. Otherwise null (download and import).
+ */
+export async function cachedPackage(cache: OstreeRepo, rpmPath: string, pkgid: string): Promise<CachedPackage | null> {
+  let pkg: RpmPackage;
+  try {
+    pkg = await openPackage(rpmPath);
+  } catch {
+    return null;
+  }
+  const info = packageInfo(pkg);
+  const id: Nevra = { name: info.name, epoch: info.epoch ?? 0, version: info.version, release: info.release, arch: info.arch };
+  const ref = pkgCacheRef(id);
+  const commit = await cache.resolveRev(ref, true);
+  if (!commit) return null;
+  const c = await cache.readCommit(commit);
+  const got = (k: string): unknown => {
+    const e = metaGet(c.metadata, k);
+    return e ? metaValue(e) : undefined;
+  };
+  if (got(KEY_PKGID) !== pkgid || got(KEY_HEADER_DIGEST) !== headerDigest(pkg)) return null;
+  const owners = JSON.parse((got(KEY_OWNERS) as string | undefined) ?? '[]') as OwnerEntry[];
+  return { ...id, nevra: `${id.name}-${evrString(id)}.${id.arch}`, ref, commit, imported: false, owners, pkg };
 }
