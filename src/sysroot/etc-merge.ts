@@ -3,7 +3,8 @@
  * (its `etc` compared with its `usr/etc`) are carried onto the new deployment's `usr/etc` copy.
  */
 import { execFile } from 'node:child_process';
-import { chmod, lchown, lstat, mkdir, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stats } from 'node:fs';
@@ -25,22 +26,22 @@ interface Node {
   target?: string;
 }
 
-async function scan(root: string): Promise<Map<string, Node>> {
+/** All entries under `root` (synchronous syscalls: thousands of tiny lstat calls). */
+function scan(root: string): Map<string, Node> {
   const out = new Map<string, Node>();
-  const walk = async (rel: string): Promise<void> => {
-    const names = await readdir(rel ? join(root, rel) : root);
-    for (const n of names) {
+  const walk = (rel: string): void => {
+    for (const n of readdirSync(rel ? join(root, rel) : root)) {
       const r = rel ? `${rel}/${n}` : n;
       const p = join(root, r);
-      const st = await lstat(p);
+      const st = lstatSync(p);
       const node: Node = { st };
-      if (st.isSymbolicLink()) node.target = await readlink(p);
+      if (st.isSymbolicLink()) node.target = readlinkSync(p);
       out.set(r, node);
-      if (st.isDirectory()) await walk(r);
+      if (st.isDirectory()) walk(r);
     }
   };
   try {
-    await walk('');
+    walk('');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
     withContext(`scanning ${root}`, err);
@@ -48,7 +49,7 @@ async function scan(root: string): Promise<Map<string, Node>> {
   return out;
 }
 
-async function sameNode(aRoot: string, a: Node | undefined, bRoot: string, b: Node | undefined, rel: string, xa: Map<string, string>, xb: Map<string, string>): Promise<boolean> {
+function sameNode(aRoot: string, a: Node | undefined, bRoot: string, b: Node | undefined, rel: string, xa: Map<string, string>, xb: Map<string, string>): boolean {
   if (!a || !b) return a === b;
   if ((a.st.mode & 0o170000) !== (b.st.mode & 0o170000)) return false;
   if (a.st.mode !== b.st.mode || a.st.uid !== b.st.uid || a.st.gid !== b.st.gid) return false;
@@ -57,8 +58,7 @@ async function sameNode(aRoot: string, a: Node | undefined, bRoot: string, b: No
   if (a.st.isFile()) {
     if (a.st.size !== b.st.size) return false;
     if (a.st.dev === b.st.dev && a.st.ino === b.st.ino) return true;
-    const [ca, cb] = await Promise.all([readFile(join(aRoot, rel)), readFile(join(bRoot, rel))]);
-    return ca.equals(cb);
+    return readFileSync(join(aRoot, rel)).equals(readFileSync(join(bRoot, rel)));
   }
   return true;
 }
@@ -94,7 +94,7 @@ export async function mergeEtc(oldDeploy: string, newDeploy: string): Promise<Et
   const oldEtc = join(oldDeploy, 'etc');
   const newUsrEtc = join(newDeploy, 'usr/etc');
   const newEtc = join(newDeploy, 'etc');
-  const [a, b, c] = await Promise.all([scan(oldUsrEtc), scan(oldEtc), scan(newUsrEtc)]);
+  const [a, b, c] = [scan(oldUsrEtc), scan(oldEtc), scan(newUsrEtc)];
   const [xa, xb, xc] = await Promise.all([xattrText(oldUsrEtc, a), xattrText(oldEtc, b), xattrText(newUsrEtc, c)]);
   const result: EtcMergeResult = { modified: [], removed: [], added: [], conflicts: [] };
   const under = (rel: string, dirs: string[]): boolean => dirs.some((d) => rel.startsWith(d + '/'));
@@ -115,10 +115,10 @@ export async function mergeEtc(oldDeploy: string, newDeploy: string): Promise<Et
       if (nb.st.isDirectory()) copiedDirs.push(rel);
       continue;
     }
-    if (await sameNode(oldUsrEtc, na, oldEtc, nb, rel, xa, xb)) continue;
+    if (sameNode(oldUsrEtc, na, oldEtc, nb, rel, xa, xb)) continue;
     result.modified.push(rel);
     const nc = c.get(rel);
-    if (nc && !(await sameNode(oldUsrEtc, na, newUsrEtc, nc, rel, xa, xc))) result.conflicts.push(rel);
+    if (nc && !sameNode(oldUsrEtc, na, newUsrEtc, nc, rel, xa, xc)) result.conflicts.push(rel);
     // A directory whose own metadata changed: only the directory itself is replaced when its type changed.
     if (nb.st.isDirectory() && !na.st.isDirectory()) copiedDirs.push(rel);
   }
