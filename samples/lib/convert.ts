@@ -83,6 +83,9 @@ export async function prepareDeb(deb: string, work: string, ids: IdNames, bump?:
     const vmlinuz = files.find((f) => /^\/usr\/lib\/modules\/[^/]+\/vmlinuz$/.test(f.path));
     if (vmlinuz) meta.provides.push(`kernel = ${meta.evr.version}`, `kernel-core = ${meta.evr.version}`);
     const { stdout } = await run('du', ['-sb', root]);
+    // Like Fedora's glibc → basesystem → filesystem chain: the merged-/usr symlinks (/bin → usr/bin)
+    // must exist before any payload lands or any scriptlet looks for /bin/sh.
+    meta.requiresPre.push('filesystem');
     const s = scriptletsFor(meta.name, files);
     // Plain Requires (not Requires(post)) so the dependency also orders the install transaction.
     for (const r of s?.requires ?? []) if (r !== meta.name && !meta.requires.includes(r)) meta.requires.push(r);
