@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { action, collect, intOption, printJson } from './_action.ts';
+import { NotFoundError } from '../util/errors.ts';
 import {
   Sysroot, adminDeploy, cleanup, editDeploymentKargs, initFs, osInit, setDefault, setPinned, statusOf, undeploy, RETAIN, type DeploymentStatus,
 } from '../sysroot/index.ts';
@@ -123,7 +124,7 @@ export function register(program: Command): void {
       if (o.append || o.delete || o.replace) kargs = await editDeploymentKargs(s, o.deployIndex, { append: o.append, delete: o.delete, replace: o.replace });
       else {
         const d = s.deployments[o.deployIndex];
-        if (!d) throw new (await import('../util/errors.ts')).UsageError(`no deployment with index ${o.deployIndex}`);
+        if (!d) throw new NotFoundError(`no deployment with index ${o.deployIndex} (there are ${s.deployments.length})`);
         kargs = d.kargs;
       }
       if (o.json) printJson({ kargs });
