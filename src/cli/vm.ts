@@ -22,16 +22,17 @@ export function register(program: Command): void {
     .option('--karg <arg>', 'extra kernel argument (repeatable)', collect)
     .option('--os <stateroot>', 'stateroot name', 'fedostree')
     .option('--remote <name=url>', 'record this remote in the image and deploy REF from it (guest upgrades)')
+    .option('--remote-sign-verify <spec>', 'ed25519=inline:KEY or ed25519=file:PATH for --remote (repeatable)', collect)
     .option('--agent', 'add the test agent (root shell on ttyS1; test images only)')
     .option('--boot <kind>', 'direct (only direct kernel boot is implemented)', 'direct')
     .option('--json', 'machine-readable output')
-    .action(action(async (o: { repo: string; ref: string; output: string; size?: number; karg?: string[]; os: string; remote?: string; agent?: boolean; boot: string; json?: boolean }) => {
+    .action(action(async (o: { repo: string; ref: string; output: string; size?: number; karg?: string[]; os: string; remote?: string; remoteSignVerify?: string[]; agent?: boolean; boot: string; json?: boolean }) => {
       if (o.boot !== 'direct') throw new UsageError(`--boot ${o.boot}: only 'direct' is implemented`);
       let remote;
       if (o.remote) {
         const i = o.remote.indexOf('=');
         if (i <= 0) throw new UsageError(`--remote must be NAME=URL, not '${o.remote}'`);
-        remote = { name: o.remote.slice(0, i), url: o.remote.slice(i + 1), noGpgVerify: true };
+        remote = { name: o.remote.slice(0, i), url: o.remote.slice(i + 1), noGpgVerify: true, signVerify: o.remoteSignVerify };
       }
       const { createImage } = await import('../vm/index.ts');
       const r = await createImage({ repo: o.repo, ref: o.ref, output: o.output, sizeMiB: o.size, kargs: o.karg, stateroot: o.os, remote, agent: o.agent });

@@ -29,7 +29,7 @@ export interface ImageOptions {
   kargs?: string[];
   stateroot?: string;
   /** Remote recorded in the image's repository and origin, so the guest can `fedostree upgrade`. */
-  remote?: { name: string; url: string; noGpgVerify?: boolean };
+  remote?: { name: string; url: string; noGpgVerify?: boolean; signVerify?: string[] };
   /**
    * Test agent: a root shell on the second serial port (ttyS1), added as a unit in the deployment's
    * /etc (so /etc merges keep it across upgrades). For test images only.
@@ -112,7 +112,7 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
     const repo = await OstreeRepo.open(join(sys, 'ostree/repo'));
     let origin = o.ref;
     if (o.remote) {
-      await addRemote(repo, o.remote.name, o.remote.url, { noGpgVerify: o.remote.noGpgVerify });
+      await addRemote(repo, o.remote.name, o.remote.url, { noGpgVerify: o.remote.noGpgVerify, signVerify: o.remote.signVerify });
       origin = `${o.remote.name}:${o.ref}`;
     }
     await pullLocal(await OstreeRepo.open(join(sys, 'ostree/repo')), o.repo, [o.ref], { remote: o.remote?.name });

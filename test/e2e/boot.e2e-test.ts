@@ -8,7 +8,7 @@ import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Vm } from '../../src/vm/index.ts';
+import { Vm, withMountedImage } from '../../src/vm/index.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -43,62 +43,116 @@ async function guest(vm: Vm, cmd: string): Promise<string> {
   return r.out;
 }
 
-void test('compose → image → boot → offline update → boot', { timeout: 40 * 60_000 }, async (t) => {
+/** `fedostree serve` on 127.0.0.1 (the guest reaches it as 10.0.2.2); returns the port. */
+async function serve(repo: string): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/fedostree.js'), 'serve', '--repo', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":\s*(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('close', (c) => reject(new Error(`fedostree serve exited ${c}`)));
+  });
+  return { port, stop: () => child.kill() };
+}
+
+async function boot(t: { diagnostic: (s: string) => void }, disk: string, what: string): Promise<Vm> {
+  const vm = await Vm.start({ image: disk, agent: true });
+  if (!(await vm.waitFor(/Reached target .*Multi-User System/, 420_000))) {
+    const tail = (await vm.console()).slice(-3000);
+    await vm.stop();
+    assert.fail(`${what}: no multi-user:\n${tail}`);
+  }
+  t.diagnostic(`${what}: multi-user after ${((Date.now() - vm.started) / 1000).toFixed(1)} s (${vm.accel})`);
+  assert.ok(await vm.waitAgent(120_000), `${what}: the test agent did not answer`);
+  return vm;
+}
+
+/** The booted checksum per `ostree admin status` (the real tool, in the guest). */
+async function booted(vm: Vm): Promise<string> {
+  const st = await guest(vm, 'ostree admin status');
+  const m = /^\* fedostree ([0-9a-f]{64})\.\d+/m.exec(st);
+  assert.ok(m, `no booted deployment in:\n${st}`);
+  return m[1];
+}
+
+void test('compose → image → boot → guest upgrade over HTTP → reboot → rollback → offline update', { timeout: 60 * 60_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'fedostree-e2e-'));
   t.after(() => rm(work, { recursive: true, force: true }));
   const dir = await samples();
   const repo = join(work, 'repo');
+  const cache = join(work, 'cache');
   await run('ostree', ['init', `--repo=${repo}`, '--mode=archive']);
+  const pub = (await cli(['repo', 'sign-keygen', '--secret-file', join(work, 'secret.key')])).trim();
   const t1 = await trees(join(dir, 'trees'), join(work, 'trees-v1'));
-  await cli(['compose', 'tree', '--repo', repo, '--cachedir', join(work, 'cache'), join(t1, 'base/minimal.yaml')]);
+  let t0 = Date.now();
+  await cli(['compose', 'tree', '--repo', repo, '--cachedir', cache, join(t1, 'base/minimal.yaml')]);
+  t.diagnostic(`compose v1: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const v1 = (await run('ostree', ['rev-parse', `--repo=${repo}`, REF])).stdout.trim();
+  await cli(['repo', 'sign', '--repo', repo, v1, '--keys-file', join(work, 'secret.key')]);
+  await cli(['repo', 'summary', '-u', '--repo', repo, '--keys-file', join(work, 'secret.key')]);
+  const server = await serve(repo);
+  t.after(() => server.stop());
 
   const disk = join(work, 'disk.img');
-  let t0 = Date.now();
-  await cli(['vm', 'image', '--repo', repo, '--ref', REF, '-o', disk, '--agent', '--remote', 'host=http://10.0.2.2:8080']);
+  t0 = Date.now();
+  await cli(['vm', 'image', '--repo', repo, '--ref', REF, '-o', disk, '--agent', '--remote', `host=http://10.0.2.2:${server.port}`, '--remote-sign-verify', `ed25519=inline:${pub}`]);
   t.diagnostic(`vm image: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${(await stat(disk)).size >> 20} MiB sparse`);
 
-  // First boot: v1
-  let vm = await Vm.start({ image: disk, agent: true });
+  // 1. v1 boots: os-release, booted deployment, read-only /usr, rpmdb; edit /etc
+  let vm = await boot(t, disk, 'boot v1');
   try {
-    assert.ok(await vm.waitFor(/Reached target .*Multi-User System/, 400_000), `no multi-user:\n${(await vm.console()).slice(-3000)}`);
-    t.diagnostic(`boot to multi-user (${vm.accel}): ${((Date.now() - vm.started) / 1000).toFixed(1)} s`);
-    assert.ok(await vm.waitAgent(120_000), 'the test agent did not answer');
-    const osr = await guest(vm, 'cat /etc/os-release');
-    assert.match(osr, /^VERSION=/m);
-    const status = await guest(vm, 'ostree admin status');
-    assert.match(status, new RegExp(`^\\* fedostree ${v1}\\.0`, 'm'), status);
+    assert.match(await guest(vm, 'cat /etc/os-release'), /^VERSION=/m);
+    assert.equal(await booted(vm), v1);
     const ro = await vm.exec('touch /usr/fedostree-probe', 30_000);
     assert.notEqual(ro.rc, 0, '/usr must be read-only');
     assert.match(ro.out, /Read-only file system/);
     // base/minimal ships no rpm binary; the rpmdb the compose wrote must be there.
-    assert.match(await guest(vm, 'ls /usr/lib/sysimage/rpm /usr/share/rpm 2>/dev/null; true'), /rpmdb|Packages/);
+    assert.match(await guest(vm, 'ls /usr/lib/sysimage/rpm/ /usr/share/rpm/ 2>/dev/null; true'), /rpmdb/);
     await guest(vm, 'echo edited-by-e2e > /etc/e2e-marker && sync');
-  } finally {
+
+    // 2. v2 composed and signed on the host; the guest upgrades over HTTP
+    const t2 = await trees(join(dir, 'trees-v2'), join(work, 'trees-v2'));
+    t0 = Date.now();
+    await cli(['compose', 'tree', '--repo', repo, '--cachedir', cache, join(t2, 'base/minimal.yaml')]);
+    t.diagnostic(`compose v2: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const v2 = (await run('ostree', ['rev-parse', `--repo=${repo}`, REF])).stdout.trim();
+    assert.notEqual(v2, v1);
+    await cli(['repo', 'sign', '--repo', repo, v2, '--keys-file', join(work, 'secret.key')]);
+    await cli(['repo', 'summary', '-u', '--repo', repo, '--keys-file', join(work, 'secret.key')]);
+    t0 = Date.now();
+    const up = await guest(vm, 'fedostree upgrade');
+    t.diagnostic(`guest upgrade: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.match(await guest(vm, 'ostree admin status'), new RegExp(`^  fedostree ${v2}\\.0 \\(pending\\)`, 'm'), up);
+    await guest(vm, 'sync');
     await vm.stop(60_000);
-  }
 
-  // v2 composed, deployed offline into the same image
-  const t2 = await trees(join(dir, 'trees-v2'), join(work, 'trees-v2'));
-  await cli(['compose', 'tree', '--repo', repo, '--cachedir', join(work, 'cache'), join(t2, 'base/minimal.yaml')]);
-  const v2 = (await run('ostree', ['rev-parse', `--repo=${repo}`, REF])).stdout.trim();
-  assert.notEqual(v2, v1);
-  t0 = Date.now();
-  const up = await cli(['vm', 'update', disk, '--repo', repo]);
-  t.diagnostic(`vm update: ${((Date.now() - t0) / 1000).toFixed(1)} s: ${up.trim()}`);
-  assert.match(up, new RegExp(`deployed ${v2}`));
-
-  vm = await Vm.start({ image: disk, agent: true });
-  try {
-    assert.ok(await vm.waitFor(/Reached target .*Multi-User System/, 400_000), `no multi-user after update:\n${(await vm.console()).slice(-3000)}`);
-    assert.ok(await vm.waitAgent(120_000), 'the test agent did not answer after the update');
-    const status = await guest(vm, 'ostree admin status');
-    assert.match(status, new RegExp(`^\\* fedostree ${v2}\\.0`, 'm'), status);
-    assert.match(status, new RegExp(`fedostree ${v1}\\.0 \\(rollback\\)`), status);
+    vm = await boot(t, disk, 'boot v2');
+    assert.equal(await booted(vm), v2);
     assert.equal((await guest(vm, 'cat /etc/e2e-marker')).trim(), 'edited-by-e2e');
-  } finally {
+    const fst = await guest(vm, 'fedostree status');
+    assert.match(fst, /rollback|Rollback/, fst);
+    const ost = await guest(vm, 'ostree admin status');
+    assert.match(ost, new RegExp(`fedostree ${v1}\\.0 \\(rollback\\)`), ost);
+    assert.ok(fst.includes(v2.slice(0, 10)) && fst.includes(v1.slice(0, 10)), `fedostree status:\n${fst}\nostree admin status:\n${ost}`);
+    await guest(vm, 'fedostree rollback && sync');
     await vm.stop(60_000);
+
+    vm = await boot(t, disk, 'boot after rollback');
+    assert.equal(await booted(vm), v1);
+    await vm.stop(60_000);
+
+    // 3. the same upgrade offline: vm update deploys v2 into the image
+    t0 = Date.now();
+    const off = await cli(['vm', 'update', disk, '--repo', repo]);
+    t.diagnostic(`vm update: ${((Date.now() - t0) / 1000).toFixed(1)} s: ${off.trim()}`);
+    assert.match(off, new RegExp(`deployed ${v2}`));
+    const status = await withMountedImage(disk, async (sys) => (await run('ostree', ['admin', 'status', `--sysroot=${sys}`])).stdout);
+    assert.match(status.split('\n')[0], new RegExp(`fedostree ${v2}\\.\\d`), status);
+  } finally {
+    await vm.stop();
   }
-  const log = await readFile(`${disk}.console.log`, 'utf8');
-  assert.ok(log.length > 0);
+  assert.ok((await readFile(`${disk}.console.log`, 'utf8')).length > 0);
 });
