@@ -28,9 +28,9 @@ export interface CommitRootfsOptions {
 /** Counters of one commit. */
 export interface CommitRootfsStats {
   files: number;
-  /** Content objects newly written to the output repository. */
+  /** Content objects written to the output repository (or found there after hashing). */
   written: number;
-  /** Files recognised as package-cache objects by inode. */
+  /** Files recognised as package-cache objects by inode that the output repository already had. */
   reused: number;
 }
 
@@ -70,8 +70,7 @@ export async function mtreeFromRootfs(repo: OstreeRepo, root: string, options: C
     if (known && xattrs.length === 0 && cs !== known) {
       throw new FedostreeError('EINTEGRITY', `${rel}: package cache object ${known} was modified in place (now ${cs}); run with --force-nocache`, { path: rel });
     }
-    if (known) stats.reused++;
-    else stats.written++;
+    stats.written++;
     t.replaceFile(name, cs);
     if (options.onProgress && stats.files % 1000 === 0) options.onProgress({ stage: 'commit', done: stats.files, unit: 'files' });
   };

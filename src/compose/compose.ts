@@ -532,7 +532,7 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     const commit = await commitTree(output, tree, { branch: ref, parent, metadata, subject: '' });
     phase('commit');
     log(`${ref}: phases ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
-    log(`${ref}: committed ${commit}${version ? ` (version ${version})` : ''}: ${stats.files} files, ${stats.written} new objects, ${stats.reused} from the package cache`);
+    log(`${ref}: committed ${commit}${version ? ` (version ${version})` : ''}: ${stats.files} files, ${stats.written} objects written, ${stats.reused} already in the repository`);
     return {
       ...base, commit, changed: true, version, kernel: kver, stats, phases, ms: performance.now() - started,
       scripts: runs.map((r) => ({ package: r.package, script: r.script, code: r.code, ms: r.ms, ignored: r.ignored })),

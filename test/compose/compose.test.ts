@@ -242,6 +242,29 @@ void describe('compose', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  void it('remove-from-packages, readonly-executables, postprocess-script, exclude-packages', async () => {
+    const dir = join(fx.trees, 'extras');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'pp.sh'), '#!/bin/sh\necho "script ran" > /usr/share/pp-script\n', { mode: 0o755 });
+    await writeFile(join(dir, 'extras.yaml'), [
+      'include: ../common.yaml', 'ref: fedostree/20/x86_64/base/extras', 'packages: [fextra]',
+      "remove-from-packages:\n  - [fextra, '/usr/share/fextra/.*']", 'readonly-executables: true', 'postprocess-script: pp.sh', '',
+    ].join('\n'));
+    const r = await cli(['compose', 'tree', join(dir, 'extras.yaml'), '--repo', repo, '--cachedir', cache], { SOURCE_DATE_EPOCH: EPOCH });
+    assert.equal(r.code, 0, r.stderr);
+    const co = await checkoutTree(REF('base/extras'));
+    assert.equal(await lstat(join(co, 'usr/share/fextra/data.bin')).catch(() => undefined), undefined, 'remove-from-packages');
+    assert.equal((await lstat(join(co, 'usr/bin/fextra'))).mode & 0o7777, 0o555, 'readonly-executables');
+    assert.equal((await lstat(join(co, 'usr/etc/fdaemon.conf'))).mode & 0o7777, 0o644, 'non-executables keep their mode');
+    assert.equal(await readFile(join(co, 'usr/share/pp-script'), 'utf8'), 'script ran\n', 'postprocess-script');
+    await rm(co, { recursive: true, force: true });
+    await writeFile(join(dir, 'excluded.yaml'), 'include: ../common.yaml\nref: fedostree/20/x86_64/base/extras\npackages: [fdocker]\nexclude-packages: [fdocker]\n');
+    const x = await cli(['compose', 'tree', join(dir, 'excluded.yaml'), '--repo', repo, '--cachedir', cache]);
+    assert.equal(x.code, 1);
+    assert.match(x.stderr, /^error: .*package 'fdocker' is not in any repository/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   void it('two composes from scratch with the same SOURCE_DATE_EPOCH give the same commit', async () => {
     const commits: string[] = [];
     for (const i of [1, 2]) {
