@@ -24,10 +24,10 @@ export function register(program: Command): void {
     .option('--remote <name=url>', 'record this remote in the image and deploy REF from it (guest upgrades)')
     .option('--remote-sign-verify <spec>', 'ed25519=inline:KEY or ed25519=file:PATH for --remote (repeatable)', collect)
     .option('--agent', 'add the test agent (root shell on ttyS1; test images only)')
-    .option('--boot <kind>', 'direct (only direct kernel boot is implemented)', 'direct')
+    .option('--boot <kind>', 'direct (qemu loads the kernel) or uefi (adds an ESP with systemd-boot)', 'direct')
     .option('--json', 'machine-readable output')
     .action(action(async (o: { repo: string; ref: string; output: string; size?: number; karg?: string[]; os: string; remote?: string; remoteSignVerify?: string[]; agent?: boolean; boot: string; json?: boolean }) => {
-      if (o.boot !== 'direct') throw new UsageError(`--boot ${o.boot}: only 'direct' is implemented`);
+      if (o.boot !== 'direct' && o.boot !== 'uefi') throw new UsageError(`--boot must be direct or uefi, not '${o.boot}'`);
       let remote;
       if (o.remote) {
         const i = o.remote.indexOf('=');
@@ -35,7 +35,7 @@ export function register(program: Command): void {
         remote = { name: o.remote.slice(0, i), url: o.remote.slice(i + 1), noGpgVerify: true, signVerify: o.remoteSignVerify };
       }
       const { createImage } = await import('../vm/index.ts');
-      const r = await createImage({ repo: o.repo, ref: o.ref, output: o.output, sizeMiB: o.size, kargs: o.karg, stateroot: o.os, remote, agent: o.agent });
+      const r = await createImage({ repo: o.repo, ref: o.ref, output: o.output, sizeMiB: o.size, kargs: o.karg, stateroot: o.os, remote, agent: o.agent, boot: o.boot });
       if (o.json) printJson(r);
       else process.stdout.write(`${r.output}: ${o.ref} (${r.commit}) deployed; ${r.partitions.map((p) => `${p.label} ${p.size >> 20} MiB`).join(', ')}\n`);
     }));
@@ -46,10 +46,12 @@ export function register(program: Command): void {
     .option('--accel <kind>', 'kvm, tcg or auto (probe KVM)', 'auto')
     .option('--console-log <file>', 'serial console log (default IMAGE.console.log)')
     .option('--ssh <port>', 'forward this host port to the guest port 22', intOption('--ssh'))
+    .option('--boot <kind>', 'direct (kernel from the default BLS entry) or uefi (OVMF + the image\'s systemd-boot)', 'direct')
     .option('--json', 'machine-readable output')
-    .action(action(async (image: string, o: { expect?: string[]; timeout: number; accel: string; consoleLog?: string; ssh?: number; json?: boolean }) => {
+    .action(action(async (image: string, o: { expect?: string[]; timeout: number; accel: string; consoleLog?: string; ssh?: number; boot: string; json?: boolean }) => {
+      if (o.boot !== 'direct' && o.boot !== 'uefi') throw new UsageError(`--boot must be direct or uefi, not '${o.boot}'`);
       const { bootCheck } = await import('../vm/index.ts');
-      const r = await bootCheck({ image, expect: o.expect, timeoutS: o.timeout, accel: accelOf(o.accel), consoleLog: o.consoleLog, sshPort: o.ssh });
+      const r = await bootCheck({ image, expect: o.expect, timeoutS: o.timeout, accel: accelOf(o.accel), consoleLog: o.consoleLog, sshPort: o.ssh, boot: o.boot });
       if (o.json) printJson(r);
       else {
         process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}: ${r.entry} (${r.accel}) ${r.reached ? `multi-user after ${r.seconds.toFixed(1)} s` : 'did not reach multi-user'}\n`);

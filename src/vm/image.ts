@@ -15,6 +15,10 @@ import { run } from './tools.ts';
 
 export const BOOT_LABEL = 'fedostree-boot';
 export const ROOT_LABEL = 'fedostree-root';
+export const ESP_LABEL = 'fedostree-esp';
+const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+const LINUX_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
 const MiB = 1024 * 1024;
 const ALIGN = MiB;
 
@@ -35,6 +39,8 @@ export interface ImageOptions {
    * /etc (so /etc merges keep it across upgrades). For test images only.
    */
   agent?: boolean;
+  /** `uefi`: add an EFI system partition with systemd-boot and the BLS entries (see syncEsp). */
+  boot?: 'direct' | 'uefi';
   log?: (s: string) => void;
 }
 
@@ -141,17 +147,23 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
       { index: 1, start: ALIGN, size: bootMiB * MiB, label: BOOT_LABEL },
       { index: 2, start: ALIGN + bootMiB * MiB, size: rootMiB * MiB, label: ROOT_LABEL },
     ];
-    const total = ALIGN + (bootMiB + rootMiB + 1) * MiB;
+    const espMiB = bootMiB;
+    if (o.boot === 'uefi') parts.push({ index: 3, start: ALIGN + (bootMiB + rootMiB) * MiB, size: espMiB * MiB, label: ESP_LABEL });
+    const total = ALIGN + (bootMiB + rootMiB + (o.boot === 'uefi' ? espMiB : 0) + 1) * MiB;
     const fh = await open(tmpImage, 'w');
     await fh.truncate(total);
     await fh.close();
-    const script = ['label: gpt', ...parts.map((p) => `start=${p.start / 512}, size=${p.size / 512}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="${p.label}"`)].join('\n') + '\n';
+    const script = ['label: gpt', ...parts.map((p) => `start=${p.start / 512}, size=${p.size / 512}, type=${p.label === ESP_LABEL ? ESP_TYPE : LINUX_TYPE}, name="${p.label}"`)].join('\n') + '\n';
     await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], { input: script, context: 'partitioning' });
     lap('partition');
     await Promise.all([
       run('mkfs.ext4', ['-q', '-F', '-L', BOOT_LABEL, '-d', bootTree, '-E', `offset=${parts[0].start}`, tmpImage, `${parts[0].size / 1024}k`], { context: 'making /boot' }),
       run('mkfs.ext4', ['-q', '-F', '-L', ROOT_LABEL, '-d', sys, '-E', `offset=${parts[1].start}`, tmpImage, `${parts[1].size / 1024}k`], { context: 'making the root filesystem' }),
     ]);
+    if (o.boot === 'uefi') {
+      await run('mformat', ['-i', `${tmpImage}@@${parts[2].start}`, '-F', '-T', String(parts[2].size / 512), '-v', 'ESP', '::'], { context: 'making the EFI system partition' });
+      await syncEsp(tmpImage, bootTree);
+    }
     lap('mkfs');
     const f = await open(tmpImage, 'r+');
     await f.sync();
@@ -163,6 +175,42 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
     await unfreeze(sys);
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Make the EFI system partition mirror the boot partition for systemd-boot: its binary as the
+ * removable-media loader, `loader/entries/*.conf` from the current `loader` link, and the kernels and
+ * initramfs images they name (FAT has no symlinks, so the entries are copied, not linked). The
+ * boot loader then picks the default entry itself. No-op for images without an ESP.
+ */
+export async function syncEsp(image: string, bootDir: string): Promise<boolean> {
+  const parts = await readPartitions(image);
+  const esp = parts.find((p) => p.label === ESP_LABEL);
+  if (!esp) return false;
+  const img = `${image}@@${esp.start}`;
+  const m = (args: string[]): Promise<unknown> => run(args[0], ['-i', img, ...args.slice(1)], { context: `writing the EFI system partition of ${image}` });
+  const { readlink, readFile: rf } = await import('node:fs/promises');
+  const loader = await readlink(join(bootDir, 'loader')).catch(() => 'loader');
+  const entryDir = join(bootDir, loader, 'entries');
+  const entries = (await readdir(entryDir)).filter((f) => f.endsWith('.conf'));
+  for (const d of ['::/loader', '::/ostree', '::/EFI']) await m(['mdeltree', d]).catch(() => undefined);
+  await m(['mmd', '::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries', '::/ostree']);
+  await m(['mcopy', SYSTEMD_BOOT, '::/EFI/BOOT/BOOTX64.EFI']);
+  const staging = await mkdtemp(join(dirname(image), '.esp-'));
+  try {
+    await writeFile(join(staging, 'loader.conf'), 'timeout 0\nconsole-mode keep\n');
+    await m(['mcopy', join(staging, 'loader.conf'), '::/loader/loader.conf']);
+    const dirs = new Set<string>();
+    for (const e of entries) {
+      await m(['mcopy', join(entryDir, e), `::/loader/entries/${e}`]);
+      const bls = parseBls(await rf(join(entryDir, e), 'utf8'), join(entryDir, e));
+      for (const f of [bls.linux, bls.initrd]) if (f) dirs.add(dirname(f));
+    }
+    for (const d of dirs) await m(['mcopy', '-s', '-o', join(bootDir, d), `::${dirname(d)}/`]);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return true;
 }
 
 /** The partitions of an image, from its GPT (`sfdisk --json`). */
@@ -260,6 +308,7 @@ export async function updateImage(image: string, o: UpdateOptions): Promise<{ co
     if (previous === commit) return { commit, previous, changed: false };
     await adminDeploy(s, originRefspec, { stateroot: os });
     await run('sync', []);
+    await syncEsp(image, join(sys, 'boot'));
     return { commit, previous, changed: true };
   });
 }

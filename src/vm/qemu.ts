@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
-import { mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FedostreeError } from '../util/errors.ts';
@@ -58,7 +58,9 @@ export interface VmOptions {
   sshPort?: number;
   /** Connect the test agent on ttyS1. */
   agent?: boolean;
-  /** Extra kernel arguments appended to the entry's. */
+  /** `uefi`: OVMF firmware and the image's systemd-boot choose the entry (no -kernel). */
+  boot?: 'direct' | 'uefi';
+  /** Extra kernel arguments appended to the entry's (direct boot only). */
   extraKargs?: string[];
 }
 
@@ -103,13 +105,15 @@ export class Vm {
       '-device', 'virtio-rng-pci',
       '-serial', `file:${consoleLog}`,
       ...(o.agent ? ['-chardev', `socket,id=agent,path=${join(work, 'agent.sock')},server=on,wait=off`, '-serial', 'chardev:agent'] : []),
-      '-kernel', kernel, ...(sel.initrd ? ['-initrd', initrd] : []),
-      '-append', [sel.entry.options, ...(o.extraKargs ?? [])].join(' '),
+      ...(o.boot === 'uefi'
+        ? ['-drive', 'if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd', '-drive', `if=pflash,format=raw,file=${join(work, 'vars.fd')}`]
+        : ['-kernel', kernel, ...(sel.initrd ? ['-initrd', initrd] : []), '-append', [sel.entry.options, ...(o.extraKargs ?? [])].join(' ')]),
     ];
+    if (o.boot === 'uefi') await copyFile('/usr/share/OVMF/OVMF_VARS_4M.fd', join(work, 'vars.fd'));
     const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    const vm = new Vm(child, consoleLog, accel, work, sel.entry.title);
+    const vm = new Vm(child, consoleLog, accel, work, o.boot === 'uefi' ? '(chosen by systemd-boot)' : sel.entry.title);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (e) => reject(new FedostreeError('ETOOL', `starting qemu-system-x86_64: ${e.message}`)));
