@@ -37,7 +37,7 @@ export function register(program: Command): void {
       const { createImage } = await import('../vm/index.ts');
       const r = await createImage({ repo: o.repo, ref: o.ref, output: o.output, sizeMiB: o.size, kargs: o.karg, stateroot: o.os, remote, agent: o.agent, boot: o.boot });
       if (o.json) printJson(r);
-      else process.stdout.write(`${r.output}: ${o.ref} (${r.commit}) deployed; ${r.partitions.map((p) => `${p.label} ${p.size >> 20} MiB`).join(', ')}\n`);
+      else process.stdout.write(`${r.output}: ${o.ref} (${r.commit}) deployed; ${r.partitions.map((p) => `${p.label} ${Math.round(p.size / 1048576)} MiB`).join(', ')}\n`);
     }));
 
   vm.command('boot').description('boot a disk image in qemu and check its serial console').argument('<image>')

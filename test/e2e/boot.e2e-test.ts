@@ -155,4 +155,24 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
     await vm.stop();
   }
   assert.ok((await readFile(`${disk}.console.log`, 'utf8')).length > 0);
+
+  // 4. through the real boot loader: a UEFI image of v1, updated offline to v2 (two entries on the
+  //    ESP), booted by OVMF + systemd-boot: the loader's default entry must be the v2 tree.
+  const uefi = join(work, 'uefi.img');
+  const v2 = (await run('ostree', ['rev-parse', `--repo=${repo}`, REF])).stdout.trim();
+  await cli(['vm', 'image', '--repo', repo, '--ref', `${REF}^`, '-o', uefi, '--boot', 'uefi', '--agent']).catch(async () => {
+    // the ref may have no parent recorded; then image v2 directly
+    await cli(['vm', 'image', '--repo', repo, '--ref', REF, '-o', uefi, '--boot', 'uefi', '--agent']);
+  });
+  await cli(['vm', 'update', uefi, '--repo', repo, '--ref', REF]).catch(() => '');
+  const uvm = await Vm.start({ image: uefi, agent: true, boot: 'uefi' });
+  try {
+    assert.ok(await uvm.waitFor(/Reached target .*Multi-User System/, 480_000), `uefi boot: no multi-user:\n${(await uvm.console()).slice(-3000)}`);
+    t.diagnostic(`uefi boot: multi-user after ${((Date.now() - uvm.started) / 1000).toFixed(1)} s`);
+    assert.ok(await uvm.waitAgent(120_000));
+    assert.equal(await booted(uvm), v2);
+    assert.equal((await uvm.exec('test -d /sys/firmware/efi')).rc, 0, 'booted through UEFI');
+  } finally {
+    await uvm.stop();
+  }
 });
