@@ -4,12 +4,14 @@ import {
 } from 'node:fs';
 import { mkdir, open, readFile, realpath, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { FedostreeError, FormatError, withContext } from '../util/errors.ts';
 import type { ProgressListener } from '../util/progress.ts';
 import { isDir, isLink, isReg, type RpmFile } from './files.ts';
 import { openPackage, type RpmPackage } from './package.ts';
 import { readPayload } from './payload.ts';
+import type { WriterBatch, WriterFile, WriterReply } from './_extract-writer.ts';
 
 /** Refusal to write outside the target or through a symlink. */
 export class UnsafePathError extends FedostreeError {
@@ -56,13 +58,97 @@ function isZero(b: Buffer): boolean {
   return true;
 }
 
+/** Small files start going to a worker thread after this many (a worker costs ~30 ms to start). */
+const WORKER_AFTER = 64;
+const BATCH_BYTES = 512 * 1024;
+const BATCH_FILES = 128;
+const MAX_BATCHES = 4;
+
+/** Batches of small files created by a worker thread (see _extract-writer.ts); errors surface on the next call. */
+class BackgroundWriter {
+  readonly #worker = new Worker(new URL('./_extract-writer.ts', import.meta.url));
+  readonly #fsync: boolean;
+  readonly #inflight = new Map<number, { done: Promise<void>; resolve: () => void }>();
+  #files: WriterFile[] = [];
+  #chunks: Buffer[] = [];
+  #len = 0;
+  #seq = 0;
+  #error: Error | undefined;
+
+  constructor(fsync: boolean) {
+    this.#fsync = fsync;
+    this.#worker.on('message', (m: WriterReply) => {
+      if ('error' in m) this.#error ??= Object.assign(new Error(m.error.message), { code: m.error.code, syscall: m.error.syscall, path: m.error.path });
+      this.#inflight.get(m.id)?.resolve();
+      this.#inflight.delete(m.id);
+    });
+    this.#worker.on('error', (err) => {
+      this.#error ??= err;
+      for (const b of this.#inflight.values()) b.resolve();
+      this.#inflight.clear();
+    });
+  }
+
+  #check(): void {
+    if (this.#error) throw this.#error;
+  }
+
+  /** Queue a file; waits while too many batches are in flight. */
+  async add(path: string, f: RpmFile, chunks: Buffer[], owner: [number, number] | undefined): Promise<void> {
+    this.#check();
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    this.#files.push({ path, start: this.#len, length, mode: f.mode & 0o7777, mtime: f.mtime, owner });
+    this.#chunks.push(...chunks);
+    this.#len += length;
+    if (this.#len >= BATCH_BYTES || this.#files.length >= BATCH_FILES) this.#send();
+    while (this.#inflight.size >= MAX_BATCHES) await Promise.race([...this.#inflight.values()].map((b) => b.done));
+    this.#check();
+  }
+
+  #send(): void {
+    if (!this.#files.length) return;
+    const data = new ArrayBuffer(this.#len);
+    const view = Buffer.from(data);
+    let off = 0;
+    for (const c of this.#chunks) off += c.copy(view, off);
+    const id = this.#seq++;
+    let resolve = (): void => undefined;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.#inflight.set(id, { done, resolve });
+    const batch: WriterBatch = { id, data, files: this.#files, fsync: this.#fsync };
+    this.#worker.postMessage(batch, [data]);
+    this.#files = [];
+    this.#chunks = [];
+    this.#len = 0;
+  }
+
+  /** Everything queued so far is on disk (or its error is thrown). */
+  async flush(): Promise<void> {
+    this.#check();
+    this.#send();
+    await Promise.all([...this.#inflight.values()].map((b) => b.done));
+    this.#check();
+  }
+
+  /** Wait for batches in flight (without sending queued ones) and stop the worker. */
+  async close(): Promise<void> {
+    this.#files = [];
+    this.#chunks = [];
+    await Promise.all([...this.#inflight.values()].map((b) => b.done));
+    await this.#worker.terminate();
+  }
+}
+
 /**
  * Extract a package's payload under `dir` like `rpm2cpio | cpio -idm`, but safely: paths are
  * checked (absolute, no '..'), nothing is written through a symlink or outside `dir`, content is
  * digest-checked while streaming and sizes are capped by the header. Into an existing `dir` each
  * file is written to a temp name and renamed into place; a `dir` this call creates holds only
  * what it writes, so files are created there under their final names (O_EXCL|O_NOFOLLOW) and a
- * file that fails is removed. Small files are written with synchronous calls on one descriptor. Runs of zeros in big files become holes (sparse files).
+ * file that fails is removed. Small files are written with synchronous calls on one descriptor;
+ * in a target of its own, after the first few, batches of them go to a worker thread so parsing,
+ * hashing and decompression overlap with file creation (bounded: 4 batches of 512 KiB in flight). Runs of zeros in big files become holes (sparse files).
  * Ghost files are not created. File capabilities are reported by readPayload but not applied.
  */
 export async function extract(pkgOrPath: RpmPackage | string, dir: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
@@ -247,44 +333,13 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
     publish(t, r);
   };
 
-  for await (const e of readPayload(pkg)) {
-    const f = e.file;
-    if (f.path === '/') continue;
-    const r = rel(f.path);
-    ensureParents(r);
-    files++;
-    opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
-    if (isDir(f.mode)) {
-      try {
-        mkdirSync(abs(r), { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const st = lstatSync(abs(r));
-        if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
-        if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
-      }
-      knownDirs.add(r);
-      dirs.push(f);
-    } else if (isLink(f.mode)) {
-      const { t } = createAt(r, (p) => symlinkSync(f.linkTo, p));
-      const o = owner(f);
-      if (o) lchownSync(t.path, o[0], o[1]);
-      lutimesSync(t.path, f.mtime, f.mtime);
-      publish(t, r);
-    } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
-      const { t } = createAt(r, (p) => linkSync(abs(rel(e.hardlinkOf!)), p));
-      publish(t, r);
-    } else if (isReg(f.mode)) {
-      bytes += f.size;
-      if (f.size <= SMALL) {
-        const chunks: Buffer[] = [];
-        for await (const c of e.content) chunks.push(c as Buffer);
-        writeSmall(r, f, chunks);
-      } else {
-        await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
-      }
-    }
-    // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
+  let writer: BackgroundWriter | undefined;
+  let small = 0;
+  try {
+    await extractEntries();
+    await writer?.flush();
+  } finally {
+    await writer?.close();
   }
   // Directory modes and times last, deepest first, so writes inside them were not blocked.
   for (const d of dirs.sort((a, b) => b.path.length - a.path.length)) {
@@ -295,4 +350,51 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
     utimesSync(p, d.mtime, d.mtime);
   }
   return { files, bytes };
+
+  async function extractEntries(): Promise<void> {
+    for await (const e of readPayload(pkg)) {
+      const f = e.file;
+      if (f.path === '/') continue;
+      const r = rel(f.path);
+      ensureParents(r);
+      files++;
+      opts.onProgress?.({ stage: 'extract', done: files, unit: 'files', message: f.path });
+      if (isDir(f.mode)) {
+        try {
+          mkdirSync(abs(r), { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const st = lstatSync(abs(r));
+          if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to use symlink /${r} as a directory`, { path: f.path });
+          if (!st.isDirectory()) throw new UnsafePathError(`cannot create directory /${r}: a file is in the way`, { path: f.path });
+        }
+        knownDirs.add(r);
+        dirs.push(f);
+      } else if (isLink(f.mode)) {
+        const { t } = createAt(r, (p) => symlinkSync(f.linkTo, p));
+        const o = owner(f);
+        if (o) lchownSync(t.path, o[0], o[1]);
+        lutimesSync(t.path, f.mtime, f.mtime);
+        publish(t, r);
+      } else if (isReg(f.mode) && e.hardlinkOf !== undefined) {
+        await writer?.flush();
+        const { t } = createAt(r, (p) => linkSync(abs(rel(e.hardlinkOf!)), p));
+        publish(t, r);
+      } else if (isReg(f.mode)) {
+        bytes += f.size;
+        if (f.size <= SMALL) {
+          const chunks: Buffer[] = [];
+          for await (const c of e.content) chunks.push(c as Buffer);
+          // In a target of our own, where no directory of ours has this name, a worker creates it.
+          if (fresh && !knownDirs.has(r) && ++small > WORKER_AFTER) {
+            writer ??= new BackgroundWriter(opts.fsync ?? false);
+            await writer.add(abs(r), f, chunks, owner(f));
+          } else writeSmall(r, f, chunks);
+        } else {
+          await writeRegular(r, f, e.content as AsyncIterable<Buffer>);
+        }
+      }
+      // Device nodes, fifos and sockets are not created (like an unprivileged cpio); readPayload reports them.
+    }
+  }
 }

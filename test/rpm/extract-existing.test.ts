@@ -1,7 +1,8 @@
 /**
  * Both ways `extract` places files give the same tree as `rpm2cpio | cpio -idm`: a target it
  * creates (files created under their final names) and a pre-existing target (temp name + rename,
- * existing files replaced, no temp files left, symlinks in the way refused).
+ * existing files replaced, no temp files left, symlinks in the way refused), also for a package
+ * with many small files (created in batches by a worker thread) plus hardlinks and symlinks.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildRpmFixtures } from '../helpers/rpm-fixtures.ts';
+import { buildSpecs } from '../helpers/rpmbuild.ts';
 import { extract, UnsafePathError } from '../../src/rpm/index.ts';
 
 const run = promisify(execFile);
@@ -71,4 +73,30 @@ void test('a pre-existing target with a symlink in the way is refused and nothin
   await assert.rejects(extract(file, target), UnsafePathError);
   assert.deepEqual(await readdir(outside), []);
   assert.deepEqual((await readdir(target)).filter((n) => n.startsWith('.fedostree-tmp')), []);
+});
+
+void test('many small files, hardlinks and symlinks (worker-thread batches) equal cpio in a fresh target', async () => {
+  const spec = join(work, 'many.spec');
+  await writeFile(
+    spec,
+    'Name: fx-many\nVersion: 1\nRelease: 1\nSummary: many\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no\n%description\nmany\n%install\n' +
+      'mkdir -p %{buildroot}/usr/share/many/a %{buildroot}/usr/share/many/b\n' +
+      'for i in $(seq 1 400); do printf "file %s\\n" $i > %{buildroot}/usr/share/many/a/f$i; chmod 0$((600 + i % 2 * 155)) %{buildroot}/usr/share/many/a/f$i; done\n' +
+      'head -c 300000 /dev/urandom > %{buildroot}/usr/share/many/b/big\n' +
+      'ln %{buildroot}/usr/share/many/a/f399 %{buildroot}/usr/share/many/b/hard\n' +
+      'ln -s ../a/f400 %{buildroot}/usr/share/many/b/soft\n' +
+      'touch %{buildroot}/usr/share/many/b/empty\n' +
+      '%files\n/usr/share/many\n',
+  );
+  const [rpm] = await buildSpecs([spec], { topdir: join(work, 'many-top') });
+  const theirs = join(work, 'many-cpio');
+  await mkdir(theirs);
+  await run('sh', ['-c', 'rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet --no-absolute-filenames)', 'sh', rpm, theirs]);
+  const ours = join(work, 'many-ours');
+  const r = await extract(rpm, ours);
+  assert.ok(r.files > 400);
+  assert.deepEqual(await snapshot(ours), await snapshot(theirs));
+  const a = await lstat(join(ours, 'usr/share/many/a/f399'));
+  const b = await lstat(join(ours, 'usr/share/many/b/hard'));
+  assert.equal(a.ino, b.ino);
 });
