@@ -13,6 +13,12 @@ import { defaultBootEntry } from './image.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
+/**
+ * multi-user reached: systemd's status line, or the serial getty's login prompt (getty.target is part
+ * of multi-user, and systemd may stop printing status lines once the getty owns the console).
+ */
+export const MULTI_USER = /Reached target .*Multi-User System|^\S+ login: /m;
+
 let kvmProbe: Promise<boolean> | null = null;
 
 /**
@@ -143,6 +149,10 @@ export class Vm {
     }
   }
 
+  waitMultiUser(timeoutMs: number): Promise<boolean> {
+    return this.waitFor(MULTI_USER, timeoutMs);
+  }
+
   /** Run a shell command in the guest through the agent; returns its output and exit status. */
   async exec(cmd: string, timeoutMs = 60_000): Promise<{ out: string; rc: number }> {
     if (!this.agentSock) {
@@ -211,14 +221,13 @@ export interface BootCheck {
   consoleTail: string;
 }
 
-const MULTI_USER = /Reached target .*Multi-User System/;
 
 /** Boot an image, wait for multi-user (and each EXPECT text) on the console, report, power off. */
 export async function bootCheck(o: VmOptions & { expect?: string[]; timeoutS?: number }): Promise<BootCheck> {
   const vm = await Vm.start(o);
   try {
     const timeout = (o.timeoutS ?? 300) * 1000;
-    const reached = await vm.waitFor(MULTI_USER, timeout);
+    const reached = await vm.waitMultiUser(timeout);
     const seconds = (Date.now() - vm.started) / 1000;
     const expectMissing: string[] = [];
     for (const e of o.expect ?? []) if (!(await vm.waitFor(e, reached ? 5000 : 0))) expectMissing.push(e);

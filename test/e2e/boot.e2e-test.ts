@@ -60,7 +60,7 @@ async function serve(repo: string): Promise<{ port: number; stop: () => void }> 
 
 async function boot(t: { diagnostic: (s: string) => void }, disk: string, what: string): Promise<Vm> {
   const vm = await Vm.start({ image: disk, agent: true });
-  if (!(await vm.waitFor(/Reached target .*Multi-User System/, 420_000))) {
+  if (!(await vm.waitMultiUser(420_000))) {
     const tail = (await vm.console()).slice(-3000);
     await vm.stop();
     assert.fail(`${what}: no multi-user:\n${tail}`);
@@ -167,7 +167,7 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
   await cli(['vm', 'update', uefi, '--repo', repo, '--ref', REF]).catch(() => '');
   const uvm = await Vm.start({ image: uefi, agent: true, boot: 'uefi' });
   try {
-    assert.ok(await uvm.waitFor(/Reached target .*Multi-User System/, 480_000), `uefi boot: no multi-user:\n${(await uvm.console()).slice(-3000)}`);
+    assert.ok(await uvm.waitMultiUser(480_000), `uefi boot: no multi-user:\n${(await uvm.console()).slice(-3000)}`);
     t.diagnostic(`uefi boot: multi-user after ${((Date.now() - uvm.started) / 1000).toFixed(1)} s`);
     assert.ok(await uvm.waitAgent(120_000));
     assert.equal(await booted(uvm), v2);
