@@ -125,7 +125,7 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
     lap('pull');
     await osInit(sys, stateroot);
     const s = await Sysroot.open(sys);
-    const kargs = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'console=ttyS0', ...(o.kargs ?? [])];
+    const kargs = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'console=ttyS0', 'panic=-1', ...(o.kargs ?? [])];
     const r = await adminDeploy(s, origin, { stateroot, kargs });
     await customiseEtc(r.path, o.agent ?? false);
     lap('deploy');
