@@ -175,4 +175,21 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
   } finally {
     await uvm.stop();
   }
+
+  // 5. a tree that does not boot (its init exits): the boot test fails, with the console tail, and the
+  //    ref's record in the repository says so.
+  const overlay = join(work, 'broken-overlay');
+  await run('mkdir', ['-p', join(overlay, 'usr/lib/systemd')]);
+  await run('sh', ['-c', `printf '#!/bin/sh\\necho broken-init-exits\\nexit 1\\n' > ${overlay}/usr/lib/systemd/systemd && chmod 755 ${overlay}/usr/lib/systemd/systemd`]);
+  await run('ostree', ['commit', `--repo=${repo}`, '-b', 'test/broken', `--tree=ref=${REF}`, `--tree=dir=${overlay}`, '--owner-uid=0', '--owner-gid=0', '--no-xattrs', '-s', 'broken init']);
+  await run('ostree', ['summary', '-u', `--repo=${repo}`]);
+  const broken = (await run('ostree', ['rev-parse', `--repo=${repo}`, 'test/broken'])).stdout.trim();
+  const bt = await run(process.execPath, [join(ROOT, 'bin/fedostree.js'), 'vm', 'boot-test', '--repo', repo, '--ref', 'test/broken', '--image', join(work, 'broken.img'), '--timeout', '400', '--json'], { maxBuffer: 64 << 20 })
+    .then(() => assert.fail('the boot test of a broken tree passed'), (e: { code?: number; stdout?: string }) => e);
+  assert.equal(bt.code, 1);
+  const rec = JSON.parse(await readFile(join(repo, 'boot-tests/refs/test/broken.json'), 'utf8')) as { passed: boolean; commit: string; consoleTail: string };
+  assert.equal(rec.passed, false);
+  assert.equal(rec.commit, broken);
+  assert.match(rec.consoleTail, /broken-init-exits|Kernel panic/);
+  assert.deepEqual(JSON.parse(await readFile(join(repo, `boot-tests/${broken}.json`), 'utf8')), rec);
 });
