@@ -233,7 +233,7 @@ export async function bootCheck(o: VmOptions & { expect?: string[]; timeoutS?: n
     for (const e of o.expect ?? []) if (!(await vm.waitFor(e, reached ? 5000 : 0))) expectMissing.push(e);
     const text = await vm.console();
     const failedUnits = [...text.matchAll(/\[FAILED\] Failed to start (.*?)\.?\r?$/gm)].map((m) => m[1].trim());
-    const tail = text.split('\n').slice(-40).join('\n');
+    const tail = text.split('\n').slice(-60).join('\n');
     return {
       ok: reached && !expectMissing.length && !failedUnits.length, accel: vm.accel, seconds, entry: vm.entryTitle, reached, expectMissing, failedUnits,
       consoleLog: vm.consoleLog, consoleTail: tail + (vm.qemuError ? `\nqemu: ${vm.qemuError}` : ''),
