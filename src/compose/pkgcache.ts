@@ -145,6 +145,10 @@ export async function importPackage(cache: OstreeRepo, rpmPath: string, pkgid?: 
       const user = f.user || 'root';
       const group = f.group || 'root';
       if (user !== 'root' || group !== 'root') owners.push([e.path, user, group]);
+      if (isDir(f.mode) && e.path.split('/').every((p) => p === '')) {
+        tree.metaChecksum = await dirMeta(f.mode); // the package owns "/" itself (a filesystem package)
+        continue;
+      }
       if (isDir(f.mode)) {
         const { dir, name } = await parentOf(e.path);
         const sub = dir.dirs.get(name) ?? (await dir.ensureDir(cache, name));

@@ -42,6 +42,11 @@ export interface RepoSetOptions {
   fetcher?: Fetcher;
 }
 
+function repoIdentity(c: RepoConfig): string {
+  const { source: _source, ...rest } = c;
+  return JSON.stringify(rest);
+}
+
 /** Read `.repo` files and `--repo` URLs into configurations with variables substituted. */
 export async function readRepoConfigs(opts: RepoSetOptions): Promise<RepoConfig[]> {
   const arch = opts.arch ?? hostArch();
@@ -54,11 +59,21 @@ export async function readRepoConfigs(opts: RepoSetOptions): Promise<RepoConfig[
   }
   // A relative path is a local repository relative to the working directory.
   (opts.repoUrls ?? []).forEach((u, i) => configs.push(repoFromUrl(/^[a-z][a-z0-9+.-]*:/i.test(u) ? u : resolve(u), i)));
-  const seen = new Set<string>();
+  // The same repository may be defined by several .repo files (one beside each treefile of a
+  // compose): identical definitions are one repository; differing ones are an error.
+  const byId = new Map<string, RepoConfig>();
+  const unique: RepoConfig[] = [];
   for (const c of configs) {
-    if (seen.has(c.id)) throw new UsageError(`repository id '${c.id}' is defined twice (${c.source})`);
-    seen.add(c.id);
+    const first = byId.get(c.id);
+    if (!first) {
+      byId.set(c.id, c);
+      unique.push(c);
+    } else if (repoIdentity(first) !== repoIdentity(c)) {
+      throw new UsageError(`repository id '${c.id}' is defined twice, differently (${first.source} and ${c.source})`);
+    }
   }
+  configs.splice(0, configs.length, ...unique);
+  const seen = new Set(byId.keys());
   for (const c of configs) {
     if ([...c.baseurls, c.mirrorlist ?? '', c.metalink ?? ''].some((u) => u.includes('$releasever'))) {
       throw new UsageError(`repository ${c.id} (${c.source}) uses $releasever: pass --releasever`);
