@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { action, printJson } from './_action.ts';
+import { action, collect, printJson } from './_action.ts';
+import type { SignOptions } from '../ostree/sign.ts';
+import { readKeysFile } from '../ostree/sign-ed25519.ts';
 import type { ProgressEvent } from '../util/progress.ts';
 
 interface ComposeCliOptions {
@@ -13,6 +15,10 @@ interface ComposeCliOptions {
   json?: boolean;
   verbose?: boolean;
   parallel?: string;
+  sign?: string[];
+  signKey?: string;
+  gpgSign?: string[];
+  gpgHomedir?: string;
 }
 
 /** One status line per stage on a TTY (stderr), nothing otherwise. */
@@ -37,6 +43,15 @@ function progressPrinter(): { onProgress: (e: ProgressEvent) => void; end: () =>
   };
 }
 
+/** Keys to sign new commits and the summary with (ed25519 inline or from a file; OpenPGP key ids). */
+async function signOptions(o: ComposeCliOptions): Promise<SignOptions | undefined> {
+  const ed25519Secrets = [...(o.sign ?? [])];
+  if (o.signKey) ed25519Secrets.push(...(await readKeysFile(o.signKey)));
+  const gpgKeyIds = o.gpgSign ?? [];
+  if (!ed25519Secrets.length && !gpgKeyIds.length) return undefined;
+  return { ed25519Secrets, gpgKeyIds, gpgHomedir: o.gpgHomedir };
+}
+
 async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boolean): Promise<void> {
   const { composeTrees } = await import('../compose/compose.ts');
   const p = progressPrinter();
@@ -50,7 +65,7 @@ async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boo
   try {
     res = await composeTrees(paths, {
       repo: o.repo, cachedir: o.cachedir, dryRun: o.dryRun, forceNocache: o.forceNocache, onProgress: p.onProgress, log,
-      parallel: o.parallel ? Number(o.parallel) : undefined,
+      parallel: o.parallel ? Number(o.parallel) : undefined, sign: await signOptions(o),
     }, requireRef);
   } finally {
     p.end();
@@ -95,6 +110,10 @@ export function register(program: Command): void {
       .option('--write-composejson <file>', 'write a JSON summary of the compose')
       .option('--parallel <n>', 'trees assembled at once')
       .option('-v, --verbose', 'log scriptlets and decisions to stderr')
+      .option('--sign <key>', 'sign new commits and the summary with this ed25519 secret key (base64; repeatable)', collect)
+      .option('--sign-key <file>', 'ed25519 secret keys to sign with, one per line (from repo sign-keygen)')
+      .option('--gpg-sign <keyid>', 'sign new commits and the summary with this OpenPGP key (repeatable)', collect)
+      .option('--gpg-homedir <dir>', 'GnuPG home directory holding the --gpg-sign key')
       .option('--json', 'print the result as JSON');
   common(
     compose

@@ -13,6 +13,7 @@ import {
   commitTree, lookupPath, metaGet, metaString, metaValue, OstreeRepo, parseMetadataArg, scanHardlinks, type MetaEntry,
 } from '../ostree/index.ts';
 import { updateSummary } from '../ostree/summary.ts';
+import { signCommit, signSummary, type SignOptions } from '../ostree/sign.ts';
 import { FileFlag, readFiles } from '../rpm/index.ts';
 import { writeRpmdb } from '../rpm/rpmdb.ts';
 import { loadRepoSet, hostArch, basearchOf, type RepoSet } from '../rpm/rpmmd/reposet.ts';
@@ -59,6 +60,8 @@ export interface ComposeOptions {
   log?: (line: string) => void;
   /** Trees assembled at once (default: cores). */
   parallel?: number;
+  /** Sign each new commit (before its ref moves) and the summary with these keys. */
+  sign?: SignOptions;
 }
 
 /** What happened to one tree. */
@@ -324,7 +327,10 @@ export async function composeTrees(paths: string[], options: ComposeOptions, req
     return tryContext(`composing ${plan.t.treefile.ref as string} (${plan.t.path})`, () => composeOne(plan, pkgs, { output, cache, devino, cachedir, options, log }));
   });
   lap('trees');
-  if (results.some((r) => r.changed)) await updateSummary(output);
+  if (results.some((r) => r.changed)) {
+    await updateSummary(output);
+    if (options.sign) await signSummary(output, options.sign);
+  }
   lap('summary');
   return { trees: results, imported: importedCount, cachedPackages: unique.size, downloadedBytes, timings };
 }
@@ -529,7 +535,11 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
       metadata.push(metaString('ostree.linux', kver));
     }
     for (const [k, v] of Object.entries(tf['add-commit-metadata'] ?? {})) metadata.push(metaFromJson(k, v));
-    const commit = await commitTree(output, tree, { branch: ref, parent, metadata, subject: '' });
+    const sign = options.sign;
+    const commit = await commitTree(output, tree, {
+      branch: ref, parent, metadata, subject: '',
+      beforeRefUpdate: sign ? (c) => signCommit(output, c, sign) : undefined,
+    });
     phase('commit');
     log(`${ref}: phases ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
     log(`${ref}: committed ${commit}${version ? ` (version ${version})` : ''}: ${stats.files} files, ${stats.written} objects written, ${stats.reused} already in the repository`);

@@ -45,6 +45,8 @@ export interface CommitOptions {
   metadata?: MetaEntry[];
   /** Do not add `ostree.ref-binding` / `ostree.collection-binding`. */
   noBindings?: boolean;
+  /** Runs after the commit object is written and before the branch moves (e.g. signing). */
+  beforeRefUpdate?: (checksum: string) => Promise<void>;
 }
 
 /**
@@ -194,6 +196,7 @@ export async function commitTree(repo: OstreeRepo, tree: MutableTree, options: C
     rootMeta: tree.metaChecksum,
   });
   const checksum = await repo.writeMetadata('commit', data);
+  await options.beforeRefUpdate?.(checksum);
   if (options.branch && !options.orphan) await repo.setRef(options.branch, checksum);
   return checksum;
 }

@@ -278,6 +278,29 @@ void describe('compose', () => {
     assert.equal(commits[0], commits[1]);
   });
 
+  void it('--sign-key signs each new commit before its ref moves, and the summary', async () => {
+    const keys = join(fx.dir, 'keys');
+    const gen = await cli(['repo', 'sign-keygen', '--secret-file', `${keys}.secret`, '--public-file', `${keys}.pub`]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const r2 = join(fx.dir, 'signed');
+    await run('ostree', ['init', `--repo=${r2}`, '--mode=archive']);
+    const out = await cli(['compose', 'tree', join(fx.trees, 'base/minimal.yaml'), '--repo', r2, '--cachedir', cache, '--sign-key', `${keys}.secret`, '--json'], { SOURCE_DATE_EPOCH: EPOCH });
+    assert.equal(out.code, 0, out.stderr);
+    const commit = (JSON.parse(out.stdout) as ResultJson).trees[0].commit as string;
+    const pub = (await readFile(`${keys}.pub`, 'utf8')).trim();
+    const ok = await cli(['repo', 'sign', '--repo', r2, '--verify', commit, pub]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const other = await cli(['repo', 'sign-keygen', '--public-file', `${keys}-other.pub`, '--secret-file', `${keys}-other.secret`]);
+    assert.equal(other.code, 0, other.stderr);
+    const wrong = await cli(['repo', 'sign', '--repo', r2, '--verify', commit, (await readFile(`${keys}-other.pub`, 'utf8')).trim()]);
+    assert.notEqual(wrong.code, 0);
+    const summary = await readFile(join(r2, 'summary'));
+    const { verifySignatures } = await import('../../src/ostree/sign.ts');
+    const res = await verifySignatures(summary, await readFile(join(r2, 'summary.sig')), { ed25519Keys: [pub] }, 'summary');
+    assert.equal(res.ed25519.length, 1);
+    await ostreeFsck(r2);
+  });
+
   void it('bad input fails with one clear line; the ref does not move and fsck stays clean', async () => {
     const ref = REF('base/minimal');
     const before3 = await refOf(ref);
