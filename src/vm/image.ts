@@ -116,17 +116,19 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
     log(`staging sysroot in ${sys}`);
     await initFs(sys);
     const repo = await OstreeRepo.open(join(sys, 'ostree/repo'));
-    let origin = o.ref;
+    // REF^ (an older commit of the branch) is pulled by checksum; the origin names the branch.
+    const branch = o.ref.replace(/\^+$/, '');
+    let origin = branch;
     if (o.remote) {
       await addRemote(repo, o.remote.name, o.remote.url, { noGpgVerify: o.remote.noGpgVerify, signVerify: o.remote.signVerify });
-      origin = `${o.remote.name}:${o.ref}`;
+      origin = `${o.remote.name}:${branch}`;
     }
-    await pullLocal(await OstreeRepo.open(join(sys, 'ostree/repo')), o.repo, [o.ref], { remote: o.remote?.name });
+    await pullLocal(await OstreeRepo.open(join(sys, 'ostree/repo')), o.repo, [branch === o.ref ? o.ref : commit], { remote: o.remote?.name });
     lap('pull');
     await osInit(sys, stateroot);
     const s = await Sysroot.open(sys);
     const kargs = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'console=ttyS0', 'panic=-1', ...(o.kargs ?? [])];
-    const r = await adminDeploy(s, origin, { stateroot, kargs });
+    const r = await adminDeploy(s, commit, { stateroot, kargs, origin });
     await customiseEtc(r.path, o.agent ?? false);
     lap('deploy');
 
@@ -157,8 +159,8 @@ export async function createImage(o: ImageOptions): Promise<ImageResult> {
     await run('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], { input: script, context: 'partitioning' });
     lap('partition');
     await Promise.all([
-      run('mkfs.ext4', ['-q', '-F', '-L', BOOT_LABEL, '-d', bootTree, '-E', `offset=${parts[0].start}`, tmpImage, `${parts[0].size / 1024}k`], { context: 'making /boot' }),
-      run('mkfs.ext4', ['-q', '-F', '-L', ROOT_LABEL, '-d', sys, '-E', `offset=${parts[1].start}`, tmpImage, `${parts[1].size / 1024}k`], { context: 'making the root filesystem' }),
+      run('mkfs.ext4', ['-q', '-F', '-L', BOOT_LABEL, '-d', bootTree, '-E', `offset=${parts[0].start},lazy_itable_init=0,lazy_journal_init=0`, tmpImage, `${parts[0].size / 1024}k`], { context: 'making /boot' }),
+      run('mkfs.ext4', ['-q', '-F', '-L', ROOT_LABEL, '-d', sys, '-E', `offset=${parts[1].start},lazy_itable_init=0,lazy_journal_init=0`, tmpImage, `${parts[1].size / 1024}k`], { context: 'making the root filesystem' }),
     ]);
     if (o.boot === 'uefi') {
       await run('mformat', ['-i', `${tmpImage}@@${parts[2].start}`, '-F', '-T', String(parts[2].size / 512), '-v', 'ESP', '::'], { context: 'making the EFI system partition' });
