@@ -99,7 +99,7 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
   const disk = join(work, 'disk.img');
   t0 = Date.now();
   await cli(['vm', 'image', '--repo', repo, '--ref', REF, '-o', disk, '--agent', '--remote', `host=http://10.0.2.2:${server.port}`, '--remote-sign-verify', `ed25519=inline:${pub}`]);
-  t.diagnostic(`vm image: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${(await stat(disk)).size >> 20} MiB sparse`);
+  t.diagnostic(`vm image: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${Math.round((await stat(disk)).size / 1048576)} MiB (sparse)`);
 
   // 1. v1 boots: os-release, booted deployment, read-only /usr, rpmdb; edit /etc
   let vm = await boot(t, disk, 'boot v1');
