@@ -1,85 +1,118 @@
 /**
- * Demo of the repository layer: build a small sample tree, commit it with fedostree, show the
- * commit, check it out, fsck it with fedostree and with the real ostree, and prove the checksum is
- * the one `ostree commit` computes for the same tree. Prints each step. Run: `npm run demo`.
+ * The fedostree story on the bundled sample distribution, narrated step by step:
+ * sample RPMs → compose three signed trees → serve over HTTP → a client sysroot pulls, verifies and
+ * deploys → a v2 compose → upgrade with a package preview → rollback.
+ * Every step is a real `fedostree` command, printed before it runs, so it doubles as a tutorial.
+ * Work files live in ${FEDOSTREE_DEMO_DIR:-~/.cache/fedostree/demo} (kept between runs: a second run
+ * finds "no changes" and takes seconds); the client sysroot is made fresh in a temp directory.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, writeFile, symlink, chmod, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  OstreeRepo, MutableTree, writeDirectoryToMtree, commitTree, checkout, fsck, diffCommits, formatDiff,
-} from '../src/ostree/index.ts';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, access } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 
-const say = (s: string): void => {
-  process.stdout.write(`\n== ${s}\n`);
-};
-const show = (s: string): void => {
-  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
-};
-function ostree(args: string[]): string {
-  const r = spawnSync('ostree', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ostree ${args.join(' ')}: ${r.stderr}`);
+const project = resolve(import.meta.dirname, '..');
+const cli = join(project, 'bin/fedostree.js');
+const started = performance.now();
+
+function say(title: string): void {
+  const secs = ((performance.now() - started) / 1000).toFixed(0);
+  process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m  (+${secs}s)\n`);
+}
+
+/** Run `fedostree ARGS`, echoing the command and its output; throws on failure. */
+function fedostree(args: string[], opts: { quiet?: boolean } = {}): string {
+  process.stdout.write(`$ fedostree ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (!opts.quiet && r.stdout) process.stdout.write(r.stdout.replace(/^/gm, '  '));
+  if (r.status !== 0) throw new Error(`fedostree ${args[0]} failed (exit ${r.status})`);
   return r.stdout;
 }
 
-const work = await mkdtemp(join(tmpdir(), 'fedostree-demo-'));
-try {
-  say(`Sample tree in ${work}/tree`);
-  const tree = join(work, 'tree');
-  await mkdir(join(tree, 'usr/bin'), { recursive: true });
-  await mkdir(join(tree, 'etc'), { recursive: true });
-  await mkdir(join(tree, 'var/empty'), { recursive: true });
-  await writeFile(join(tree, 'usr/bin/hello'), '#!/bin/sh\necho hello\n');
-  await chmod(join(tree, 'usr/bin/hello'), 0o755);
-  await writeFile(join(tree, 'etc/os-release'), 'NAME=Demo\nVERSION_ID=1\n');
-  await writeFile(join(tree, 'etc/shadow'), 'root:*:1::::::\n');
-  await chmod(join(tree, 'etc/shadow'), 0o400);
-  await symlink('usr/bin', join(tree, 'bin'));
-  show(spawnSync('find', [tree, '-printf', '%M %P\n'], { encoding: 'utf8' }).stdout);
-
-  say('Create an archive repository (fedostree repo init --mode=archive)');
-  const repo = await OstreeRepo.init(join(work, 'repo'), 'archive');
-  show(`repo ${repo.path}, mode ${repo.mode}`);
-
-  say('Commit the tree to branch demo/main (timestamp fixed so the checksum is reproducible)');
-  const mtree = new MutableTree();
-  await writeDirectoryToMtree(repo, tree, mtree, { ownerUid: 0, ownerGid: 0 });
-  const c1 = await commitTree(repo, mtree, { branch: 'demo/main', subject: 'Demo commit', timestamp: 1700000000n });
-  show(`commit ${c1}`);
-
-  say('Same tree, same options, real `ostree commit` into its own repository');
-  const theirs = join(work, 'ostree-repo');
-  ostree(['init', `--repo=${theirs}`, '--mode=archive']);
-  ostree(['commit', `--repo=${theirs}`, '-b', 'demo/main', '-s', 'Demo commit', '--timestamp=@1700000000', '--owner-uid=0', '--owner-gid=0', tree]);
-  const c1o = ostree(['rev-parse', `--repo=${theirs}`, 'demo/main']).trim();
-  show(`ostree: ${c1o}\n${c1 === c1o ? 'IDENTICAL checksums' : 'MISMATCH!'}`);
-
-  say('A second commit: change a file, add one');
-  await writeFile(join(tree, 'etc/os-release'), 'NAME=Demo\nVERSION_ID=2\n');
-  await writeFile(join(tree, 'usr/bin/new'), 'new\n');
-  const m2 = new MutableTree();
-  await writeDirectoryToMtree(repo, tree, m2, { ownerUid: 0, ownerGid: 0 });
-  const c2 = await commitTree(repo, m2, { branch: 'demo/main', subject: 'Second', timestamp: 1700000100n });
-  show(`commit ${c2} (parent ${(await repo.readCommit(c2)).parent})`);
-  show(formatDiff(await diffCommits(repo, c1, c2)));
-
-  say('Check out demo/main with fedostree');
-  const co = join(work, 'checkout');
-  await checkout(repo, 'demo/main', co);
-  show(spawnSync('find', [co, '-printf', '%M %P\n'], { encoding: 'utf8' }).stdout);
-  show(`etc/os-release: ${spawnSync('cat', [join(co, 'etc/os-release')], { encoding: 'utf8' }).stdout.trim()}`);
-
-  say('fsck with fedostree (every object re-hashed, reachability)');
-  const f = await fsck(repo);
-  show(`${f.objects} objects, ${f.commits} commits, ${f.problems.length} problems`);
-
-  say('fsck and checkout of the fedostree repository with the real ostree');
-  show(ostree(['fsck', `--repo=${repo.path}`]).trim().split('\n').pop() ?? '');
-  ostree(['checkout', `--repo=${repo.path}`, 'demo/main', join(work, 'ostree-checkout')]);
-  const same = spawnSync('diff', ['-r', co, join(work, 'ostree-checkout')]).status === 0;
-  show(`ostree checkout ${same ? 'equals' : 'DIFFERS from'} fedostree checkout`);
-  show(ostree(['log', `--repo=${repo.path}`, 'demo/main']));
-} finally {
-  await rm(work, { recursive: true, force: true });
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
 }
+
+const work = process.env.FEDOSTREE_DEMO_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'fedostree', 'demo');
+await mkdir(work, { recursive: true });
+const repo = join(work, 'repo');
+const cachedir = join(work, 'cache');
+const key = join(work, 'ed25519');
+
+say('1. Sample distribution: Debian 12 binaries rebuilt as real RPMs with rpmbuild (cached after the first run)');
+const samples = spawnSync(process.execPath, [join(project, 'samples/build.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+if (samples.status !== 0) throw new Error('building the sample distribution failed');
+const sampleDir = samples.stdout.trim().split('\n').pop() as string;
+process.stdout.write(`  repositories and treefiles in ${sampleDir}\n`);
+
+say('2. A signing key for the build server (ed25519, the format `ostree sign` uses)');
+if (!(await exists(`${key}.secret`))) fedostree(['repo', 'sign-keygen', '--secret-file', `${key}.secret`, '--public-file', `${key}.pub`]);
+const publicKey = (await readFile(`${key}.pub`, 'utf8')).trim();
+process.stdout.write(`  public key: ${publicKey}\n`);
+
+say('3. Compose every sample treefile (v1): resolve, import each RPM once, assemble, run scriptlets, commit, sign');
+if (!(await exists(join(repo, 'config')))) fedostree(['repo', 'init', '--repo', repo, '--mode', 'archive']);
+fedostree(['compose', 'all', join(sampleDir, 'trees'), '--repo', repo, '--cachedir', cachedir, '--sign-key', `${key}.secret`]);
+
+say('4. What the repository holds: refs, versions, package counts');
+const refs = fedostree(['repo', 'refs', '--repo', repo], { quiet: true }).split('\n').filter((r) => r.startsWith('fedostree/'));
+for (const ref of refs) {
+  // Metadata values come as GVariant text: 'string' and [(name, epoch, version, release, arch), …].
+  const show = JSON.parse(fedostree(['repo', 'show', '--repo', repo, '--json', ref], { quiet: true })) as { checksum: string; metadata?: Record<string, string> };
+  const meta = show.metadata ?? {};
+  const text = (k: string): string => (meta[k] ?? '-').replace(/^'(.*)'$/, '$1');
+  const pkgs = (meta['rpmostree.rpmdb.pkglist'] ?? '').match(/\('/g)?.length ?? 0;
+  process.stdout.write(`  ${ref}\n    commit ${show.checksum.slice(0, 12)}, version ${text('version')}, ${pkgs} packages, kernel ${text('ostree.linux')}\n`);
+}
+const ref = refs.find((r) => r.endsWith('/base/minimal')) as string;
+
+say('5. Serve the repository over plain HTTP (any static server works; this one is built in)');
+const server = spawn(process.execPath, [cli, 'serve', '--repo', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise<string>((res, rej) => {
+  // `serve --json` prints one JSON object (possibly over several lines) once it listens.
+  let text = '';
+  const lines = createInterface({ input: server.stdout });
+  lines.on('line', (l) => {
+    text += l;
+    try {
+      res((JSON.parse(text) as { url: string }).url);
+      lines.close();
+    } catch {
+      // not complete yet
+    }
+  });
+  server.once('exit', (code) => rej(new Error(`serve exited with ${code}`)));
+});
+process.stdout.write(`  serving ${repo} at ${url}\n`);
+
+const sysroot = await mkdtemp(join(tmpdir(), 'fedostree-demo-sysroot-'));
+try {
+  say(`6. A client: an empty sysroot in ${sysroot}, a remote that requires our signature, pull, deploy`);
+  fedostree(['admin', 'init-fs', sysroot]);
+  fedostree(['admin', 'os-init', '--sysroot', sysroot, 'sample']);
+  fedostree(['remote', 'add', '--repo', join(sysroot, 'ostree/repo'), '--no-gpg-verify', `--sign-verify=ed25519=inline:${publicKey}`, 'sample', url]);
+  fedostree(['pull', '--repo', join(sysroot, 'ostree/repo'), 'sample', ref]);
+  fedostree(['admin', 'deploy', '--sysroot', sysroot, '--os', 'sample', `sample:${ref}`]);
+  fedostree(['status', '--sysroot', sysroot]);
+
+  say('7. The build server composes v2 (three packages updated, one added, one removed)');
+  fedostree(['compose', 'all', join(sampleDir, 'trees-v2'), '--repo', repo, '--cachedir', cachedir, '--sign-key', `${key}.secret`]);
+
+  say('8. The client previews and applies the upgrade: a new deployment beside the old one');
+  fedostree(['upgrade', '--sysroot', sysroot, '--os', 'sample', '--preview']);
+  fedostree(['upgrade', '--sysroot', sysroot, '--os', 'sample']);
+  fedostree(['status', '--sysroot', sysroot]);
+
+  say('9. Something is wrong with v2? Roll back: the previous deployment becomes the default again');
+  fedostree(['rollback', '--sysroot', sysroot, '--os', 'sample']);
+  fedostree(['status', '--sysroot', sysroot]);
+
+  say('10. The boot entries a boot loader reads');
+  const entries = spawnSync('sh', ['-c', `head -n 20 ${sysroot}/boot/loader/entries/*.conf`], { encoding: 'utf8' });
+  process.stdout.write(entries.stdout.replace(/^/gm, '  '));
+} finally {
+  server.kill('SIGTERM');
+  await rm(sysroot, { recursive: true, force: true });
+}
+say(`Done. Repository: ${repo}. Try: npx fedostree repo log --repo ${repo} ${ref}`);
