@@ -9,6 +9,7 @@ import { copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir,
 import { dirname, join } from 'node:path';
 import { FedostreeError, withContext } from '../util/errors.ts';
 import { runInSandbox } from './sandbox.ts';
+import { lexists } from '../util/fs.ts';
 
 /** A postprocessing rule that cannot be applied (bad tree content, failed tool). */
 export class PostprocessError extends FedostreeError {
@@ -16,10 +17,6 @@ export class PostprocessError extends FedostreeError {
     super('EPOSTPROCESS', message, data);
     this.name = 'PostprocessError';
   }
-}
-
-async function lexists(p: string): Promise<boolean> {
-  return (await lstat(p).catch(() => undefined)) !== undefined;
 }
 
 async function readText(p: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@
  * continue with byte ranges, `state/C.commitpartial` marks an unfinished commit), downgrades refused.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -29,6 +29,7 @@ import { parseSummary, parseDeltaIndex, deltaIndexRelPath, type Summary } from '
 import { verifySignatures, type VerifyPolicy } from './sign.ts';
 import { getRemote, remotePolicy } from './remote.ts';
 import { applyStaticDeltaFromFetcher } from './static-delta-apply.ts';
+import { exists } from '../util/fs.ts';
 
 /** Metadata objects larger than this are refused (as the peer tool does). */
 export const MAX_METADATA_SIZE = 10 * 1024 * 1024;
@@ -84,15 +85,6 @@ export interface PullResult {
 
 function tmpName(prefix: string): string {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** `state/C.commitpartial`: present while a commit's tree is incomplete. */

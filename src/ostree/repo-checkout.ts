@@ -16,6 +16,7 @@ import { splitLenPrefixed, S_IFLNK, S_IFMT, type DirMeta, type FileHeader, type 
 import type { OstreeRepo } from './repo.ts';
 import { listTree, lookupPath, type TreeEntry } from './repo-traverse.ts';
 import { setXattrs } from './_xattr.ts';
+import { lexists as pathExists } from '../util/fs.ts';
 
 export interface CheckoutOptions {
   /** `-U`: do not change ownership, skip xattrs (and allow hardlinks from bare-user). */
@@ -37,15 +38,6 @@ const SMALL = 1024 * 1024;
 
 function tmpBeside(p: string): string {
   return join(dirname(p), `.${basename(p)}.tmp-${randomBytes(6).toString('hex')}`);
-}
-
-async function pathExists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Check out `rev` (ref or checksum) of `repo` into `dest`. Returns the commit checksum. */

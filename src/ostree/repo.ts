@@ -4,7 +4,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
-  access, chmod, chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile,
+  chmod, chown, lchown, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile,
 } from 'node:fs/promises';
 import { join, dirname, resolve, relative } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
@@ -22,6 +22,7 @@ import {
 } from './objects.ts';
 import { getXattrs, setXattrs } from './_xattr.ts';
 import { KeyFile } from './keyfile.ts';
+import { exists, lexists } from '../util/fs.ts';
 
 const deflateRaw = promisify(deflateRawCb);
 
@@ -49,24 +50,6 @@ const OSTREEMETA = 'user.ostreemeta';
 
 function tmpName(prefix: string): string {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function lexists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Validate a ref name (roughly `[\w\d][-._\w\d]*(/[\w\d][-._\w\d]*)*`). */

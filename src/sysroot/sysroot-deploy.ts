@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FedostreeError, NotFoundError } from '../util/errors.ts';
@@ -19,6 +19,7 @@ import { deployDirName, validateStateroot, type Deployment, type Sysroot } from 
 import {
   devOf, ensureBootDir, syncFs, freeBytes, osReleaseTitle, planFrom, removeDeployDir, writeDeployments, type PlannedDeployment, type WriteResult,
 } from './sysroot-write.ts';
+import { lexists as exists } from '../util/fs.ts';
 
 const run = promisify(execFile);
 
@@ -123,15 +124,6 @@ async function sha256Files(paths: string[]): Promise<string> {
     for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
   }
   return h.digest('hex');
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Origin key file for a refspec. */

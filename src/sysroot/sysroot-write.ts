@@ -4,7 +4,7 @@
  * then cleanup of everything the new list no longer references.
  */
 import { execFile } from 'node:child_process';
-import { link, copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, statfs, stat } from 'node:fs/promises';
+import { link, copyFile, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FedostreeError } from '../util/errors.ts';
@@ -12,6 +12,7 @@ import { fsyncDir, tempPathFor, writeFileAtomic } from '../util/atomic.ts';
 import { prune, type PruneResult } from '../ostree/index.ts';
 import { formatBls } from './bls.ts';
 import { deployDirName, type Deployment, type Sysroot } from './sysroot.ts';
+import { lexists as exists } from '../util/fs.ts';
 
 const run = promisify(execFile);
 
@@ -34,15 +35,6 @@ export function planFrom(d: Deployment): PlannedDeployment {
     stateroot: d.stateroot, csum: d.csum, serial: d.serial, bootcsum: d.bootcsum, kargs: [...d.kargs],
     linux: d.entry.linux, initrd: d.entry.initrd, titleBase: d.entry.title.replace(/ \(ostree[^)]*\)$/, ''),
   };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Replace symlink `path` so it points at `target`, atomically (temp link + rename). */

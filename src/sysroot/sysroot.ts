@@ -4,11 +4,12 @@
  * origin files; nothing here writes except `initFs`/`osInit`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstat, mkdir, readFile, readdir, readlink, realpath, symlink, chmod } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, realpath, symlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FedostreeError, FormatError, NotFoundError, UsageError } from '../util/errors.ts';
 import { KeyFile, OstreeRepo, isChecksum, metaGet } from '../ostree/index.ts';
 import { kargValue, parseBls, splitKargs, userKargs, type BlsEntry } from './bls.ts';
+import { lexists as exists } from '../util/fs.ts';
 
 /** One deployment as listed by the boot entries (index 0 = default). */
 export interface Deployment {
@@ -38,15 +39,6 @@ export function deployDirName(d: { csum: string; serial: number }): string {
 
 export function validateStateroot(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UsageError(`invalid stateroot name '${name}'`);
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readLinkOr(p: string): Promise<string | null> {
