@@ -1,24 +1,15 @@
 /**
  * `fedostree admin …`: the low-level sysroot commands, named and shaped like `ostree admin`.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { action, collect, intOption, printJson } from './_action.ts';
 import { NotFoundError } from '../util/errors.ts';
 import {
   Sysroot, adminDeploy, cleanup, editDeploymentKargs, initFs, osInit, setDefault, setPinned, statusOf, undeploy, RETAIN, type DeploymentStatus,
 } from '../sysroot/index.ts';
+import { sysrootOptions, type SysrootOpt } from './_options.ts';
 
-interface Common { sysroot: string; os?: string; json?: boolean; cmdline?: string }
-
-function common(cmd: Command): Command {
-  return cmd
-    .option('--sysroot <dir>', 'the physical root', '/')
-    .option('--os <stateroot>', 'operate on this stateroot')
-    .option('--json', 'machine-readable output')
-    .addOption(new Option('--cmdline <args>', 'kernel command line for booted detection (tests)').hideHelp());
-}
-
-export function openSysroot(o: Common): Promise<Sysroot> {
+export function openSysroot(o: SysrootOpt): Promise<Sysroot> {
   return Sysroot.open(o.sysroot, { cmdline: o.cmdline });
 }
 
@@ -50,22 +41,22 @@ export function register(program: Command): void {
       if (o.json) printJson({ sysroot: dir });
     }));
 
-  common(admin.command('os-init').description('create a stateroot (its persistent /var)').argument('<stateroot>'))
+  sysrootOptions(admin.command('os-init').description('create a stateroot (its persistent /var)').argument('<stateroot>'))
     .option('--share-home', "make this stateroot's /var/home the physical root's /home (shared by stateroots)")
-    .action(action(async (name: string, o: Common & { shareHome?: boolean }) => {
+    .action(action(async (name: string, o: SysrootOpt & { shareHome?: boolean }) => {
       await osInit(o.sysroot, name, { shareHome: o.shareHome });
       if (o.json) printJson({ stateroot: name });
       else process.stdout.write(`ostree/deploy/${name} initialized as OSTree root\n`);
     }));
 
-  common(admin.command('deploy').description('check out a ref or commit as a new deployment and make it the default').argument('<ref>'))
+  sysrootOptions(admin.command('deploy').description('check out a ref or commit as a new deployment and make it the default').argument('<ref>'))
     .option('--karg <arg>', 'replace the kernel arguments with these (repeatable)', collect)
     .option('--karg-append <arg>', 'append a kernel argument (repeatable)', collect)
     .option('--origin-file <refspec>', 'refspec to record in the origin instead of REF')
     .option('--retain', 'keep all existing deployments')
     .option('--retain-rollback', 'also keep the previous default')
     .option('--not-as-default', 'add it after the default')
-    .action(action(async (ref: string, o: Common & { karg?: string[]; kargAppend?: string[]; originFile?: string; retain?: boolean; retainRollback?: boolean; notAsDefault?: boolean }) => {
+    .action(action(async (ref: string, o: SysrootOpt & { karg?: string[]; kargAppend?: string[]; originFile?: string; retain?: boolean; retainRollback?: boolean; notAsDefault?: boolean }) => {
       const s = await openSysroot(o);
       const r = await adminDeploy(s, ref, {
         stateroot: o.os, kargs: o.karg, kargsAppend: o.kargAppend, origin: o.originFile, notAsDefault: o.notAsDefault,
@@ -80,45 +71,45 @@ export function register(program: Command): void {
       process.stdout.write(`Bootloader updated; bootconfig swap: ${r.write.swappedBootversion ? 'yes' : 'no'}; bootversion: boot.${r.write.bootversion}.${r.write.subbootversion}\n`);
     }));
 
-  common(admin.command('undeploy').description('remove the deployment at INDEX').argument('<index>', 'deployment index', intOption('INDEX')))
-    .action(action(async (index: number, o: Common) => {
+  sysrootOptions(admin.command('undeploy').description('remove the deployment at INDEX').argument('<index>', 'deployment index', intOption('INDEX')))
+    .action(action(async (index: number, o: SysrootOpt) => {
       const s = await openSysroot(o);
       const d = await undeploy(s, index);
       if (o.json) printJson({ removed: `${d.stateroot}/${d.csum}.${d.serial}` });
       else process.stdout.write(`Deleted deployment ${d.csum}.${d.serial}\n`);
     }));
 
-  common(admin.command('set-default').description('make the deployment at INDEX the default').argument('<index>', 'deployment index', intOption('INDEX')))
-    .action(action(async (index: number, o: Common) => {
+  sysrootOptions(admin.command('set-default').description('make the deployment at INDEX the default').argument('<index>', 'deployment index', intOption('INDEX')))
+    .action(action(async (index: number, o: SysrootOpt) => {
       const s = await openSysroot(o);
       await setDefault(s, index);
       if (o.json) printJson({ default: index });
       else process.stdout.write(`Deployment ${index} is now the default\n`);
     }));
 
-  common(admin.command('pin').description('protect the deployment at INDEX from cleanup').argument('<index>', 'deployment index', intOption('INDEX')))
+  sysrootOptions(admin.command('pin').description('protect the deployment at INDEX from cleanup').argument('<index>', 'deployment index', intOption('INDEX')))
     .option('-u, --unpin', 'remove the pin')
-    .action(action(async (index: number, o: Common & { unpin?: boolean }) => {
+    .action(action(async (index: number, o: SysrootOpt & { unpin?: boolean }) => {
       const s = await openSysroot(o);
       await setPinned(s, index, !o.unpin);
       if (o.json) printJson({ index, pinned: !o.unpin });
       else process.stdout.write(`Deployment ${index} is now ${o.unpin ? 'unpinned' : 'pinned'}\n`);
     }));
 
-  common(admin.command('unpin').description('remove the pin of the deployment at INDEX').argument('<index>', 'deployment index', intOption('INDEX')))
-    .action(action(async (index: number, o: Common) => {
+  sysrootOptions(admin.command('unpin').description('remove the pin of the deployment at INDEX').argument('<index>', 'deployment index', intOption('INDEX')))
+    .action(action(async (index: number, o: SysrootOpt) => {
       const s = await openSysroot(o);
       await setPinned(s, index, false);
       if (o.json) printJson({ index, pinned: false });
       else process.stdout.write(`Deployment ${index} is now unpinned\n`);
     }));
 
-  common(admin.command('kargs').description('show or edit the kernel arguments of a deployment (in place)'))
+  sysrootOptions(admin.command('kargs').description('show or edit the kernel arguments of a deployment (in place)'))
     .option('--deploy-index <n>', 'deployment (default 0)', intOption('--deploy-index'), 0)
     .option('--append <arg>', 'append KEY=VALUE (repeatable)', collect)
     .option('--delete <arg>', 'delete KEY or KEY=VALUE (repeatable)', collect)
     .option('--replace <arg>', 'replace KEY=VALUE or KEY=OLD=NEW (repeatable)', collect)
-    .action(action(async (o: Common & { deployIndex: number; append?: string[]; delete?: string[]; replace?: string[] }) => {
+    .action(action(async (o: SysrootOpt & { deployIndex: number; append?: string[]; delete?: string[]; replace?: string[] }) => {
       const s = await openSysroot(o);
       let kargs: string[];
       if (o.append || o.delete || o.replace) kargs = await editDeploymentKargs(s, o.deployIndex, { append: o.append, delete: o.delete, replace: o.replace });
@@ -131,16 +122,16 @@ export function register(program: Command): void {
       else process.stdout.write(kargs.join(' ') + '\n');
     }));
 
-  common(admin.command('cleanup').description('delete files no deployment references and prune the repository'))
-    .action(action(async (o: Common) => {
+  sysrootOptions(admin.command('cleanup').description('delete files no deployment references and prune the repository'))
+    .action(action(async (o: SysrootOpt) => {
       const s = await openSysroot(o);
       const r = await cleanup(s, { onlyStale: true });
       if (o.json) printJson(r);
       else process.stdout.write(`Removed ${r.removed.length} stale deployment(s); pruned ${r.prune.pruned} objects, freed ${r.prune.bytesFreed} bytes\n`);
     }));
 
-  common(admin.command('status').description('list deployments'))
-    .action(action(async (o: Common) => {
+  sysrootOptions(admin.command('status').description('list deployments'))
+    .action(action(async (o: SysrootOpt) => {
       const s = await openSysroot(o);
       const list = await statusOf(s);
       if (o.json) printJson({ bootversion: s.bootversion, subbootversion: s.subbootversion, deployments: list });

@@ -2,20 +2,11 @@
  * Everyday client verbs: `fedostree status|upgrade|rebase|rollback|deploy|cleanup`, shaped like
  * rpm-ostree's (human output and `--json`).
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { action, printJson } from './_action.ts';
 import { openSysroot } from './admin.ts';
 import { cleanup, deployVersion, rebase, rollback, statusOf, upgrade, type DeploymentStatus, type DeployResult } from '../sysroot/index.ts';
-
-interface Common { sysroot: string; os?: string; json?: boolean; cmdline?: string }
-
-function common(cmd: Command): Command {
-  return cmd
-    .option('--sysroot <dir>', 'the physical root', '/')
-    .option('--os <stateroot>', 'operate on this stateroot')
-    .option('--json', 'machine-readable output')
-    .addOption(new Option('--cmdline <args>', 'kernel command line for booted detection (tests)').hideHelp());
-}
+import { sysrootOptions, type SysrootOpt } from './_options.ts';
 
 function fmtTime(t: number | null): string {
   return t === null ? '' : new Date(t * 1000).toISOString().replace('.000Z', 'Z');
@@ -47,19 +38,19 @@ function printDeployed(r: DeployResult): void {
 }
 
 export function register(program: Command): void {
-  common(program.command('status').description('show the deployments of this system'))
-    .action(action(async (o: Common) => {
+  sysrootOptions(program.command('status').description('show the deployments of this system'))
+    .action(action(async (o: SysrootOpt) => {
       const s = await openSysroot(o);
       const list = await statusOf(s);
       if (o.json) printJson({ booted: s.booted ? `${s.booted.stateroot}/${s.booted.csum}.${s.booted.serial}` : null, deployments: list });
       else process.stdout.write(formatStatus(list, s.bootedSystem));
     }));
 
-  common(program.command('upgrade').description('pull the origin ref and deploy it when newer'))
+  sysrootOptions(program.command('upgrade').description('pull the origin ref and deploy it when newer'))
     .option('--check', 'only check whether an upgrade is available')
     .option('--preview', 'show the package changes of the available upgrade')
     .option('--download-only', 'pull but do not deploy')
-    .action(action(async (o: Common & { check?: boolean; preview?: boolean; downloadOnly?: boolean }) => {
+    .action(action(async (o: SysrootOpt & { check?: boolean; preview?: boolean; downloadOnly?: boolean }) => {
       const s = await openSysroot(o);
       const r = await upgrade(s, { stateroot: o.os, check: o.check, preview: o.preview, downloadOnly: o.downloadOnly });
       if (o.json) {
@@ -91,33 +82,33 @@ export function register(program: Command): void {
       else if (r.deployed) printDeployed(r.deployed);
     }));
 
-  common(program.command('rebase').description('switch to another tree (REMOTE:REF or REF), keeping /etc and /var').argument('<refspec>'))
-    .action(action(async (refspec: string, o: Common) => {
+  sysrootOptions(program.command('rebase').description('switch to another tree (REMOTE:REF or REF), keeping /etc and /var').argument('<refspec>'))
+    .action(action(async (refspec: string, o: SysrootOpt) => {
       const s = await openSysroot(o);
       const r = await rebase(s, refspec, { stateroot: o.os });
       if (o.json) printJson(r);
       else printDeployed(r);
     }));
 
-  common(program.command('deploy').description("deploy VERSION or CHECKSUM from the origin ref's history").argument('<version>'))
-    .action(action(async (version: string, o: Common) => {
+  sysrootOptions(program.command('deploy').description("deploy VERSION or CHECKSUM from the origin ref's history").argument('<version>'))
+    .action(action(async (version: string, o: SysrootOpt) => {
       const s = await openSysroot(o);
       const r = await deployVersion(s, version, { stateroot: o.os });
       if (o.json) printJson(r);
       else printDeployed(r);
     }));
 
-  common(program.command('rollback').description('make the previous deployment the default'))
-    .action(action(async (o: Common) => {
+  sysrootOptions(program.command('rollback').description('make the previous deployment the default'))
+    .action(action(async (o: SysrootOpt) => {
       const s = await openSysroot(o);
       const d = await rollback(s, o.os);
       if (o.json) printJson({ default: `${d.stateroot}/${d.csum}.${d.serial}` });
       else process.stdout.write(`Moving '${d.csum}.${d.serial}' to be first deployment\nRun "systemctl reboot" to start a reboot\n`);
     }));
 
-  common(program.command('cleanup').description('remove unpinned deployments beyond booted/default/rollback and prune the repository'))
+  sysrootOptions(program.command('cleanup').description('remove unpinned deployments beyond booted/default/rollback and prune the repository'))
     .option('-r, --rollback', 'also remove the rollback deployment')
-    .action(action(async (o: Common & { rollback?: boolean }) => {
+    .action(action(async (o: SysrootOpt & { rollback?: boolean }) => {
       const s = await openSysroot(o);
       const r = await cleanup(s, { rollback: o.rollback, stateroot: o.os });
       if (o.json) printJson(r);

@@ -4,15 +4,8 @@
 import type { Command } from 'commander';
 import { action, collect, printJson } from './_action.ts';
 import { UsageError } from '../util/errors.ts';
-import { OstreeRepo, addRemote, deleteRemote, listRemotes, getRemote, remoteGpgImport } from '../ostree/index.ts';
-
-interface RepoOpt { repo?: string; json?: boolean }
-
-async function openRepo(o: RepoOpt): Promise<OstreeRepo> {
-  const path = o.repo ?? process.env.OSTREE_REPO;
-  if (!path) throw new UsageError('--repo=PATH is required (or set OSTREE_REPO)');
-  return OstreeRepo.open(path);
-}
+import { addRemote, deleteRemote, listRemotes, getRemote, remoteGpgImport } from '../ostree/index.ts';
+import { openRepo, type RepoOpt } from './_options.ts';
 
 function parseSets(sets: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};

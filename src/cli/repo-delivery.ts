@@ -13,14 +13,7 @@ import {
 import { generateStaticDelta, listStaticDeltasCli, showStaticDelta } from '../ostree/index.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-interface RepoOpt { repo?: string; json?: boolean }
-
-async function openRepo(o: RepoOpt): Promise<OstreeRepo> {
-  const path = o.repo ?? process.env.OSTREE_REPO;
-  if (!path) throw new UsageError('--repo=PATH is required (or set OSTREE_REPO)');
-  return OstreeRepo.open(path);
-}
+import { openRepo, type RepoOpt } from './_options.ts';
 
 interface SignOpts { signType?: string; sign?: string[]; keysFile?: string; gpgSign?: string[]; gpgHomedir?: string }
 

@@ -11,14 +11,7 @@ import {
   diffCommits, formatDiff, lookupPath, parseMetadataArg, parseMetadataStringArg, formatMetaValue, metaGet,
   S_IFMT, S_IFLNK, type RepoMode, type MetaEntry, type Commit,
 } from '../ostree/index.ts';
-
-interface RepoOpt { repo?: string; json?: boolean }
-
-async function openRepo(o: RepoOpt): Promise<OstreeRepo> {
-  const path = o.repo ?? process.env.OSTREE_REPO;
-  if (!path) throw new UsageError('--repo=PATH is required (or set OSTREE_REPO)');
-  return OstreeRepo.open(path);
-}
+import { openRepo, type RepoOpt } from './_options.ts';
 
 function parseTimestamp(s: string): bigint {
   if (/^\d+$/.test(s)) return BigInt(s);
