@@ -113,6 +113,8 @@ try {
   process.stdout.write(entries.stdout.replace(/^/gm, '  '));
 } finally {
   server.kill('SIGTERM');
+  // Deployment roots carry the immutable attribute, as libostree sets it; lift it to clean up.
+  spawnSync('sh', ['-c', `chattr -i ${sysroot}/ostree/deploy/*/deploy/* 2>/dev/null`]);
   await rm(sysroot, { recursive: true, force: true });
 }
 say(`Done. Repository: ${repo}. Try: npx fedostree repo log --repo ${repo} ${ref}`);

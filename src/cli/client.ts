@@ -18,10 +18,11 @@ export function formatStatus(list: DeploymentStatus[], bootedSystem: boolean): s
   const pad = (k: string): string => `${' '.repeat(Math.max(0, 25 - k.length))}${k}: `;
   for (const d of list) {
     const mark = d.booted ? '●' : ' ';
-    s += `${mark} ${d.stateroot}:${d.origin ?? '<origin unreadable>'}${d.default && !d.booted ? ' (default)' : ''}${d.rollback ? ' (rollback)' : ''}\n`;
+    s += `${mark} ${d.origin ?? '<origin unreadable>'}${d.default && !d.booted ? ' (default)' : ''}${d.rollback ? ' (rollback)' : ''}\n`;
     if (d.version) s += `${pad('Version')}${d.version} (${fmtTime(d.timestamp)})\n`;
     else if (d.timestamp !== null) s += `${pad('Timestamp')}${fmtTime(d.timestamp)}\n`;
     s += `${pad('Commit')}${d.checksum}\n`;
+    if (new Set(list.map((x) => x.stateroot)).size > 1) s += `${pad('StateRoot')}${d.stateroot}\n`;
     if (d.pinned) s += `${pad('Pinned')}yes\n`;
     if (d.missing) s += `${pad('Error')}deployment directory missing\n`;
     if (d.originError) s += `${pad('Error')}${d.originError}\n`;
