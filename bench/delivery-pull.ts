@@ -7,43 +7,16 @@
  *   node bench/delivery-pull.ts        (FEDOSTREE_BENCH_BYTES to change the size)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, lstat, copyFile, readlink, symlink, rm, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { copyHostTree } from './_corpus.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUDGET = Number(process.env.FEDOSTREE_BENCH_BYTES ?? 300 * 1024 ** 2);
-
-async function copyTree(src: string, dst: string, state: { bytes: number; files: number }): Promise<void> {
-  await mkdir(dst, { recursive: true });
-  let entries;
-  try {
-    entries = await readdir(src, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (state.bytes >= BUDGET) return;
-    const s = join(src, e.name);
-    const d = join(dst, e.name);
-    try {
-      if (e.isDirectory()) await copyTree(s, d, state);
-      else if (e.isSymbolicLink()) await symlink(await readlink(s), d);
-      else if (e.isFile()) {
-        const st = await lstat(s);
-        await copyFile(s, d);
-        await chmod(d, st.mode & 0o777);
-        state.bytes += st.size;
-        state.files++;
-      }
-    } catch {
-      // unreadable: skip
-    }
-  }
-}
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -74,8 +47,8 @@ async function freePort(): Promise<number> {
 const work = await mkdtemp(join(tmpdir(), 'fedostree-bench-delivery-'));
 try {
   const tree = join(work, 'tree');
-  const st = { bytes: 0, files: 0 };
-  await copyTree('/usr/lib', tree, st);
+  const st = { bytes: 0, files: 0, budget: BUDGET };
+  await copyHostTree('/usr/lib', tree, st);
   console.log(`tree: ${st.files} files, ${(st.bytes / 1e6).toFixed(0)} MB`);
   const src = join(work, 'src');
   sh('ostree', ['init', `--repo=${src}`, '--mode=archive']);

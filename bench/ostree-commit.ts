@@ -6,41 +6,14 @@
  *   node bench/ostree-commit.ts
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, lstat, copyFile, readlink, symlink, rm, writeFile, rename, chmod } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyHostTree } from './_corpus.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUDGET = Number(process.env.FEDOSTREE_BENCH_BYTES ?? 1024 ** 3);
-
-async function copyTree(src: string, dst: string, state: { bytes: number; files: number }): Promise<void> {
-  await mkdir(dst, { recursive: true });
-  let entries;
-  try {
-    entries = await readdir(src, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (state.bytes >= BUDGET) return;
-    const s = join(src, e.name);
-    const d = join(dst, e.name);
-    try {
-      if (e.isDirectory()) await copyTree(s, d, state);
-      else if (e.isSymbolicLink()) await symlink(await readlink(s), d);
-      else if (e.isFile()) {
-        const st = await lstat(s);
-        await copyFile(s, d);
-        await chmod(d, st.mode & 0o777);
-        state.bytes += st.size;
-        state.files++;
-      }
-    } catch {
-      // unreadable: skip
-    }
-  }
-}
 
 interface Timed { ms: number; rssMb: number; stdout: string }
 function timed(cmd: string, args: string[]): Timed {
@@ -63,9 +36,9 @@ function row(label: string, ours: Timed, theirs: Timed): void {
 const work = await mkdtemp(join(tmpdir(), 'fedostree-bench-'));
 try {
   const tree = join(work, 'tree');
-  const state = { bytes: 0, files: 0 };
-  await copyTree('/usr/share', join(tree, 'share'), state);
-  await copyTree('/usr/lib', join(tree, 'lib'), state);
+  const state = { bytes: 0, files: 0, budget: BUDGET };
+  await copyHostTree('/usr/share', join(tree, 'share'), state);
+  await copyHostTree('/usr/lib', join(tree, 'lib'), state);
   process.stdout.write(`tree: ${state.files} files, ${(state.bytes / 1024 ** 2).toFixed(0)} MiB (load average ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0]})\n`);
   const ts = '--timestamp=2024-01-01T00:00:00Z';
   for (const mode of ['archive', 'bare-user'] as const) {
