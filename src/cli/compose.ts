@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BootTestRecord } from '../vm/boot-test.ts';
 import { action, collect, printJson } from './_action.ts';
 import type { SignOptions } from '../ostree/sign.ts';
 import { readKeysFile } from '../ostree/sign-ed25519.ts';
@@ -19,6 +21,8 @@ interface ComposeCliOptions {
   signKey?: string;
   gpgSign?: string[];
   gpgHomedir?: string;
+  bootTest?: boolean;
+  bootTestImages?: string;
 }
 
 /** One status line per stage on a TTY (stderr), nothing otherwise. */
@@ -52,6 +56,26 @@ async function signOptions(o: ComposeCliOptions): Promise<SignOptions | undefine
   return { ed25519Secrets, gpgKeyIds, gpgHomedir: o.gpgHomedir };
 }
 
+/**
+ * Boot every tree that got a new commit from a cached disk image per ref (updated offline when it
+ * exists) and record the result beside the commit; exit 1 when one fails.
+ */
+async function runBootTests(trees: Array<{ ref: string; commit: string | null; changed: boolean }>, o: ComposeCliOptions): Promise<BootTestRecord[]> {
+  const { bootTest } = await import('../vm/index.ts');
+  const dir = o.bootTestImages ?? join(o.cachedir ?? `${o.repo}.cache`, 'vm-images');
+  await mkdir(dir, { recursive: true });
+  const out: BootTestRecord[] = [];
+  for (const t of trees) {
+    if (!t.changed || !t.commit) continue;
+    const image = join(dir, `${t.ref.replaceAll('/', '_')}.img`);
+    const reuse = await stat(image).then(() => true, () => false);
+    const r = await bootTest({ repo: o.repo, ref: t.ref, image, reuse });
+    if (!r.passed) process.exitCode = 1;
+    out.push(r);
+  }
+  return out;
+}
+
 async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boolean): Promise<void> {
   const { composeTrees } = await import('../compose/compose.ts');
   const p = progressPrinter();
@@ -77,9 +101,15 @@ async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boo
       packages: t?.packages, trees: res.trees.map((x) => ({ ref: x.ref, commit: x.commit, version: x.version, changed: x.changed })),
     }, null, 2) + '\n');
   }
+  const bootTests = o.bootTest && !o.dryRun ? await runBootTests(res.trees, o) : [];
   if (o.json) {
-    printJson(res);
+    printJson(o.bootTest ? { ...res, bootTests } : res);
     return;
+  }
+  for (const r of bootTests) {
+    process.stdout.write(`boot test ${r.passed ? 'PASS' : 'FAIL'} ${r.ref} ${r.commit}: ${r.reachedMultiUser ? `multi-user in ${r.bootSeconds.toFixed(1)} s` : 'did not reach multi-user'}\n`);
+    for (const u of r.failedUnits) process.stdout.write(`  failed unit: ${u}\n`);
+    if (!r.passed) process.stdout.write(`${r.consoleTail}\n`);
   }
   for (const t of res.trees) {
     if (o.dryRun) {
@@ -114,6 +144,8 @@ export function register(program: Command): void {
       .option('--sign-key <file>', 'ed25519 secret keys to sign with, one per line (from repo sign-keygen)')
       .option('--gpg-sign <keyid>', 'sign new commits and the summary with this OpenPGP key (repeatable)', collect)
       .option('--gpg-homedir <dir>', 'GnuPG home directory holding the --gpg-sign key')
+      .option('--boot-test', 'boot each new commit in a VM (multi-user, no failed units) and record the result in the repository')
+      .option('--boot-test-images <dir>', 'where the per-ref disk images are cached (default: CACHEDIR/vm-images)')
       .option('--json', 'print the result as JSON');
   common(
     compose
