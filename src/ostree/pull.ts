@@ -427,7 +427,9 @@ export async function pullFrom(repo: OstreeRepo, source: PullSource, refs: strin
           if (metaBytes) decodeVardict(metaBytes, `commitmeta ${checksum}`);
           await verifySignatures(bytes, metaBytes, source.policy, `commit ${checksum}`);
           if (level === 0) await refuseDowngrade(commit);
-          if (!options.commitMetadataOnly) await writeFileAtomic(partial, '', { tmpDir: repo.tmpDir });
+          // Marked partial until its tree is here; a metadata-only pull leaves the mark so a later
+          // full pull fetches the content (a commit already complete stays unmarked).
+          if (!options.commitMetadataOnly || !complete) await writeFileAtomic(partial, '', { tmpDir: repo.tmpDir });
           if (metaBytes) await repo.writeCommitMeta(checksum, metaBytes);
           await repo.writeMetadata('commit', bytes, checksum);
           p.fetched++;

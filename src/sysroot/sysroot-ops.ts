@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FedostreeError, NotFoundError, UsageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProgressListener } from '../util/progress.ts';
-import { checkout, commitPartialPath, isChecksum, listRemotes, pull, prune, type OstreeRepo, type PruneResult } from '../ostree/index.ts';
+import { checkout, isChecksum, listRemotes, pull, prune, type PruneResult } from '../ostree/index.ts';
 import { diffRpmdb, type RpmdbDiff } from '../rpm/rpmdb.ts';
 import { editKargs, type KargEdit } from './bls.ts';
 import { commitVersion, deployDirName, type Deployment, type Sysroot } from './sysroot.ts';
@@ -143,21 +143,7 @@ async function fetchRefspec(sysroot: Sysroot, refspec: string, opts: { commitMet
   }
   const c = await repo.resolveRev(refspec, true);
   if (!c) throw new NotFoundError(`ref '${refspec}' not found${remote ? ` on remote '${remote}'` : ` in ${repo.path}`}`);
-  if (opts.commitMetadataOnly) await markPartial(repo, c);
   return c;
-}
-
-/**
- * After a metadata-only pull, mark commits whose trees are not here as partial
- * (`state/C.commitpartial`), so a later full pull fetches their content.
- */
-async function markPartial(repo: OstreeRepo, tip: string): Promise<void> {
-  for (let c: string | null = tip; c && (await repo.hasObject(c, 'commit')); c = (await repo.readCommit(c)).parent) {
-    const commit = await repo.readCommit(c);
-    if (!(await repo.hasObject(commit.rootTree, 'dirtree')) || !(await repo.hasObject(commit.rootMeta, 'dirmeta'))) {
-      await writeFileAtomic(commitPartialPath(repo, c), '', { tmpDir: repo.tmpDir });
-    }
-  }
 }
 
 export interface UpgradeOptions {

@@ -73,6 +73,13 @@ void test('mirror pull with --depth=-1 copies history, refs/heads and the summar
   const m = await pullFrom(meta, { url: ng.url, remote: 'o', ...noSig }, ['os/x'], { commitMetadataOnly: true });
   assert.equal(m.refs.get('os/x'), c2);
   assert.ok(await meta.hasObject(c2, 'commit'));
+  // The commit is marked partial, so a later full pull fetches its tree (the real ostree agrees it is complete).
+  assert.ok((await readdir(join(meta.path, 'state'))).includes(`${c2}.commitpartial`));
+  await pullFrom(meta, { url: ng.url, remote: 'o', ...noSig }, ['os/x'], {});
+  assert.ok(!(await readdir(join(meta.path, 'state'))).includes(`${c2}.commitpartial`));
+  const full = run('ostree', ['fsck', `--repo=${meta.path}`], { allowFail: true });
+  assert.equal(full.status, 0, full.stderr);
+  assert.doesNotMatch(full.stdout + full.stderr, /partial/i);
 });
 
 void test('the server serves only repository files: no traversal, no config secrets beyond config, ranges', async () => {
