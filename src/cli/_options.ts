@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { OstreeRepo } from '../ostree/repo.ts';
 import { UsageError } from '../util/errors.ts';
+import { readKeysFile } from '../ostree/sign-ed25519.ts';
+import type { SignOptions } from '../ostree/sign.ts';
 
 /** Options of every command that works on a repository (`--repo`, or $OSTREE_REPO as ostree does). */
 export interface RepoOpt { repo?: string; json?: boolean }
@@ -20,4 +22,15 @@ export function sysrootOptions(cmd: Command): Command {
     .option('--os <stateroot>', 'operate on this stateroot')
     .option('--json', 'machine-readable output')
     .addOption(new Option('--cmdline <args>', 'kernel command line for booted detection (tests)').hideHelp());
+}
+
+/** Signing options as ostree names them (`--sign`, `--keys-file`, `--gpg-sign`, `--gpg-homedir`, `--sign-type`). */
+export interface SignOpts { signType?: string; sign?: string[]; keysFile?: string; gpgSign?: string[]; gpgHomedir?: string }
+
+/** The keys to sign with: inline ed25519 secrets, `extra` ones, those in the keys file, OpenPGP key ids. */
+export async function signOptions(o: SignOpts, extra: string[] = []): Promise<SignOptions> {
+  if (o.signType && o.signType !== 'ed25519') throw new UsageError(`--sign-type: '${o.signType}' is not supported (ed25519)`);
+  const ed = [...(o.sign ?? []), ...extra];
+  if (o.keysFile) ed.push(...(await readKeysFile(o.keysFile)));
+  return { ed25519Secrets: ed, gpgKeyIds: o.gpgSign, gpgHomedir: o.gpgHomedir };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BootTestRecord } from '../vm/boot-test.ts';
 import { action, collect, printJson } from './_action.ts';
 import type { SignOptions } from '../ostree/sign.ts';
-import { readKeysFile } from '../ostree/sign-ed25519.ts';
+import { signOptions } from './_options.ts';
 import type { ProgressEvent } from '../util/progress.ts';
 
 interface ComposeCliOptions {
@@ -48,12 +48,9 @@ function progressPrinter(): { onProgress: (e: ProgressEvent) => void; end: () =>
 }
 
 /** Keys to sign new commits and the summary with (ed25519 inline or from a file; OpenPGP key ids). */
-async function signOptions(o: ComposeCliOptions): Promise<SignOptions | undefined> {
-  const ed25519Secrets = [...(o.sign ?? [])];
-  if (o.signKey) ed25519Secrets.push(...(await readKeysFile(o.signKey)));
-  const gpgKeyIds = o.gpgSign ?? [];
-  if (!ed25519Secrets.length && !gpgKeyIds.length) return undefined;
-  return { ed25519Secrets, gpgKeyIds, gpgHomedir: o.gpgHomedir };
+async function composeSignOptions(o: ComposeCliOptions): Promise<SignOptions | undefined> {
+  const so = await signOptions({ sign: o.sign, keysFile: o.signKey, gpgSign: o.gpgSign, gpgHomedir: o.gpgHomedir });
+  return so.ed25519Secrets?.length || so.gpgKeyIds?.length ? so : undefined;
 }
 
 /**
@@ -89,7 +86,7 @@ async function runCompose(paths: string[], o: ComposeCliOptions, requireRef: boo
   try {
     res = await composeTrees(paths, {
       repo: o.repo, cachedir: o.cachedir, dryRun: o.dryRun, forceNocache: o.forceNocache, onProgress: p.onProgress, log,
-      parallel: o.parallel ? Number(o.parallel) : undefined, sign: await signOptions(o),
+      parallel: o.parallel ? Number(o.parallel) : undefined, sign: await composeSignOptions(o),
     }, requireRef);
   } finally {
     p.end();

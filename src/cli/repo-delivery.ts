@@ -8,21 +8,12 @@ import { action, collect, intOption, printJson } from './_action.ts';
 import { UsageError } from '../util/errors.ts';
 import {
   OstreeRepo, updateSummary, parseSummary, signSummary, signCommit, verifyCommit, readKeysFile, ed25519Generate,
-  gpgGenerateKey, gpgExportKey, pullLocal, type SignOptions,
+  gpgGenerateKey, gpgExportKey, pullLocal,
 } from '../ostree/index.ts';
 import { generateStaticDelta, listStaticDeltasCli, showStaticDelta } from '../ostree/index.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openRepo, type RepoOpt } from './_options.ts';
-
-interface SignOpts { signType?: string; sign?: string[]; keysFile?: string; gpgSign?: string[]; gpgHomedir?: string }
-
-async function signOptions(o: SignOpts, keys: string[] = []): Promise<SignOptions> {
-  if (o.signType && o.signType !== 'ed25519') throw new UsageError(`--sign-type: '${o.signType}' is not supported (ed25519)`);
-  const ed = [...(o.sign ?? []), ...keys];
-  if (o.keysFile) ed.push(...(await readKeysFile(o.keysFile)));
-  return { ed25519Secrets: ed, gpgKeyIds: o.gpgSign, gpgHomedir: o.gpgHomedir };
-}
+import { openRepo, signOptions, type RepoOpt, type SignOpts } from './_options.ts';
 
 export function registerRepoDelivery(repo: Command): void {
   const withRepo = (cmd: Command): Command => cmd.option('--repo <path>', 'repository path (default: $OSTREE_REPO)').option('--json', 'machine-readable output');

@@ -147,12 +147,7 @@ class HttpFetcher implements Fetcher {
 
   fetchSpill(rel: string, dest: string, maxSize: number, memLimit: number): Promise<Buffer | 'file' | null> {
     return this.attempt(rel, async () => {
-      let have = 0;
-      try {
-        have = (await stat(dest)).size;
-      } catch {
-        have = 0;
-      }
+      const have = await partialSize(dest);
       const res = await this.request(rel, have > 0 ? { range: `bytes=${have}-` } : {});
       if (!res) return null;
       const lenHeader = res.headers['content-length'];
@@ -192,12 +187,7 @@ class HttpFetcher implements Fetcher {
 
   download(rel: string, dest: string, maxSize: number): Promise<boolean> {
     return this.attempt(rel, async () => {
-      let have = 0;
-      try {
-        have = (await stat(dest)).size;
-      } catch {
-        have = 0;
-      }
+      const have = await partialSize(dest);
       const res = await this.request(rel, have > 0 ? { range: `bytes=${have}-` } : {});
       if (!res) return false;
       const append = have > 0 && res.statusCode === 206;
@@ -277,4 +267,9 @@ class FileFetcher implements Fetcher {
 export function createFetcher(url: string, options: FetcherOptions = {}): Fetcher {
   if (/^https?:\/\//.test(url)) return new HttpFetcher(url, options);
   return new FileFetcher(url);
+}
+
+/** Bytes of a partial download already on disk (0 when there is none). */
+async function partialSize(path: string): Promise<number> {
+  return stat(path).then((st) => st.size, () => 0);
 }
