@@ -29,3 +29,15 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >&2
 fi
+
+# Rebuild the native addons when one is missing or its source changed since the last build.
+for src in native/*.cc native/binding.gyp; do
+  name=$(basename "$src" .cc)
+  out=native/build/Release/$name.node
+  if [ "$name" = binding.gyp ]; then out=native/build/Makefile; fi
+  if [ ! -e "$out" ] || [ "$src" -nt "$out" ]; then
+    echo "setup: building native addons ($src changed)" >&2
+    npm run --silent build:native >&2
+    break
+  fi
+done

@@ -19,7 +19,9 @@ export async function rpmbuild(spec: string, topdir: string, outDir: string, def
   const before = new Set(await readdir(outDir));
   const all: Record<string, string> = {
     _topdir: topdir,
-    _tmppath: join(topdir, 'tmp'),
+    // One temp dir per spec: rpm names its scriptlet temp files from a time-seeded random number,
+    // so two rpmbuilds started in the same second in one directory collide ("File exists").
+    _tmppath: join(topdir, 'tmp', basename(spec, '.spec')),
     _rpmdir: outDir,
     _rpmfilename: '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
     _buildhost: 'fedostree-samples',
@@ -33,7 +35,7 @@ export async function rpmbuild(spec: string, topdir: string, outDir: string, def
   };
   const args: string[] = [];
   for (const [k, v] of Object.entries(all)) args.push('--define', `${k} ${v}`);
-  await mkdir(join(topdir, 'tmp'), { recursive: true });
+  await mkdir(join(topdir, 'tmp', basename(spec, '.spec')), { recursive: true });
   try {
     await run('rpmbuild', ['-bb', '--quiet', ...args, spec], {
       env: { ...process.env, SOURCE_DATE_EPOCH: SAMPLE_EPOCH, LC_ALL: 'C.UTF-8', TZ: 'UTC', HOME: topdir },

@@ -8,7 +8,6 @@ import {
 } from 'node:fs/promises';
 import { join, dirname, resolve, relative } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw, createInflateRaw, deflateRaw as deflateRawCb, constants as zc } from 'node:zlib';
@@ -23,6 +22,7 @@ import {
 import { getXattrs, setXattrs } from './_xattr.ts';
 import { KeyFile } from './keyfile.ts';
 import { exists, lexists } from '../util/fs.ts';
+import { lockFile } from '../util/lockfile.ts';
 
 const deflateRaw = promisify(deflateRawCb);
 
@@ -120,28 +120,11 @@ export class OstreeRepo {
   // ---------- locking ----------
 
   /**
-   * Take the repository lock (flock on `.lock`, shared for writers, exclusive for prune/delete),
-   * compatible with other OSTree tools. Held by a helper process, so it dies with us.
+   * Take the repository lock (`.lock`, shared for writers, exclusive for prune/delete) with the
+   * same open-file-description lock libostree takes, so a real `ostree` and we wait for each other.
    */
   async lock(exclusive = false): Promise<RepoLock> {
-    const lockPath = join(this.path, '.lock');
-    const child: ChildProcess = spawn('flock', [exclusive ? '-x' : '-s', lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    await new Promise<void>((res, rej) => {
-      child.on('error', (e) => rej(new FedostreeError('ELOCK', `locking ${lockPath}: ${e.message}`)));
-      child.stdout?.once('data', () => res());
-      child.on('exit', (code) => rej(new FedostreeError('ELOCK', `locking ${lockPath}: flock exited with ${code}`)));
-    });
-    child.removeAllListeners('exit');
-    return {
-      release: async () => {
-        await new Promise<void>((res) => {
-          child.once('exit', () => res());
-          child.stdin?.end();
-        });
-      },
-    };
+    return lockFile(join(this.path, '.lock'), { exclusive });
   }
 
   // ---------- objects ----------

@@ -3,13 +3,13 @@
  * `boot/loader.N/entries`. Loading reads the current boot entries (the deployment list) and the
  * origin files; nothing here writes except `initFs`/`osInit`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir, readlink, realpath, symlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FedostreeError, FormatError, NotFoundError, UsageError } from '../util/errors.ts';
+import { FormatError, NotFoundError, UsageError } from '../util/errors.ts';
 import { KeyFile, OstreeRepo, isChecksum, metaGet } from '../ostree/index.ts';
 import { kargValue, parseBls, splitKargs, userKargs, type BlsEntry } from './bls.ts';
 import { lexists as exists } from '../util/fs.ts';
+import { lockFile } from '../util/lockfile.ts';
 
 /** One deployment as listed by the boot entries (index 0 = default). */
 export interface Deployment {
@@ -180,22 +180,9 @@ export class Sysroot {
     return this.booted?.stateroot ?? this.deployments[0]?.stateroot ?? null;
   }
 
-  /** Take the sysroot lock (`ostree/lock`), held by a helper process so it dies with us. */
+  /** Take the sysroot lock (`ostree/lock`), the open-file-description lock `ostree admin` takes. */
   async lock(): Promise<{ release(): Promise<void> }> {
-    const lockPath = join(this.path, 'ostree/lock');
-    const child: ChildProcess = spawn('flock', ['-x', '-w', '60', lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    await new Promise<void>((res, rej) => {
-      child.on('error', (e) => rej(new FedostreeError('ELOCK', `locking ${lockPath}: ${e.message}`)));
-      child.stdout?.once('data', () => res());
-      child.on('exit', (code) => rej(new FedostreeError('ELOCK', `locking ${lockPath}: another fedostree or ostree is busy here (flock exited ${code})`)));
-    });
-    child.removeAllListeners('exit');
-    return {
-      release: () => new Promise<void>((res) => {
-        child.once('exit', () => res());
-        child.stdin?.end();
-      }),
-    };
+    return lockFile(join(this.path, 'ostree/lock'), { exclusive: true, timeoutMs: 60_000, what: 'another fedostree or ostree is busy with this sysroot' });
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,8 +46,12 @@ export async function buildSpecs(specPaths: string[], opts: BuildSpecsOptions = 
   const args: string[] = [];
   for (const [k, v] of Object.entries(defines)) args.push('--define', `${k} ${v}`);
   await mapLimit(specPaths, cpuCount, async (spec) => {
+    // One temp dir per spec: rpm names its scriptlet temp files from a time-seeded random number,
+    // so parallel rpmbuilds sharing a directory can collide ("Unable to open temp file: File exists").
+    const tmp = join(topdir, 'tmp', basename(spec, '.spec'));
+    await mkdir(tmp, { recursive: true });
     try {
-      await run('rpmbuild', ['-bb', '--quiet', ...args, spec], {
+      await run('rpmbuild', ['-bb', '--quiet', ...args, '--define', `_tmppath ${tmp}`, spec], {
         env: { ...process.env, SOURCE_DATE_EPOCH: FIXTURE_EPOCH, LC_ALL: 'C.UTF-8', TZ: 'UTC', HOME: topdir },
         maxBuffer: 64 * 1024 * 1024,
       });

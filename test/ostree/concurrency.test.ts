@@ -48,3 +48,41 @@ void test('parallel commits (fedostree ×3, ostree) and a prune on one bare-user
   assert.deepEqual((await fsck(repo)).problems, []);
   assert.equal(run('ostree', ['fsck', `--repo=${repoPath}`], { allowFail: true }).status, 0);
 });
+
+void test('our repository lock and the real ostree wait for each other (OFD locks, as libostree takes)', async () => {
+  const repoPath = join(work.path, 'lockrepo');
+  await OstreeRepo.init(repoPath, 'bare-user');
+  const tree = join(work.path, 'locktree');
+  await makeTree(tree);
+  const repo = await OstreeRepo.open(repoPath);
+
+  // Our exclusive lock (prune's) holds back an ostree commit, which takes the shared lock.
+  const exclusive = await repo.lock(true);
+  let committed = false;
+  const commit = go('ostree', ['commit', `--repo=${repoPath}`, '-b', 'held', tree]).then((c) => {
+    committed = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(committed, false, 'ostree commit ran while fedostree held the exclusive lock');
+  await exclusive.release();
+  assert.equal(await commit, 0);
+
+  // Our shared lock (a writer's) holds back ostree prune, which takes the exclusive lock.
+  const shared = await repo.lock(false);
+  let pruned = false;
+  const prune = go('ostree', ['prune', `--repo=${repoPath}`, '--refs-only']).then((c) => {
+    pruned = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(pruned, false, 'ostree prune ran while fedostree held a shared lock');
+  await shared.release();
+  assert.equal(await prune, 0);
+
+  // Two shared holders do not block each other.
+  const a = await repo.lock(false);
+  const b = await repo.lock(false);
+  await a.release();
+  await b.release();
+});
