@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { mapLimit } from '../src/util/concurrency.ts';
 import { FedostreeError } from '../src/util/errors.ts';
-import { prepareDeb, settleClashes, type Prepared } from './lib/convert.ts';
+import { dropVirtualConflicts, prepareDeb, settleClashes, type Prepared } from './lib/convert.ts';
 import { debFileName, downloadDebs, resolveClosure, type DebRef } from './lib/debs.ts';
 import { rpmbuild } from './lib/rpmbuild.ts';
 import { groupsFor, renderComps, V1_ONLY_GENERATED, V2_BUMPS, V2_ONLY, type SnapshotName } from './lib/snapshots.ts';
@@ -137,6 +137,8 @@ async function convertDebs(debs: string[], outDir: string): Promise<void> {
       p.files = p.files.filter((f) => keep.has(f.path));
       bumped.push(p);
     }
+    const virtualConflicts = [...new Set(dropVirtualConflicts([...prepared, ...bumped]))];
+    if (virtualConflicts.length) log(`dropped ${virtualConflicts.length} versioned conflicts on virtual packages (apt matches those only against real packages), e.g. ${virtualConflicts[0]}`);
     const jobs: Array<{ p: Prepared; out: string }> = [
       ...prepared.map((p) => ({ p, out: outDir })),
       ...bumped.map((p) => ({ p, out: join(outDir, 'v2') })),

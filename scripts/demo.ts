@@ -1,7 +1,8 @@
 /**
  * The fedostree story on the bundled sample distribution, narrated step by step:
  * sample RPMs → compose three signed trees → serve over HTTP → a client sysroot pulls, verifies and
- * deploys → a v2 compose → upgrade with a package preview → rollback.
+ * deploys → a v2 compose → upgrade with a package preview → rollback → then the same on a real
+ * machine: a disk image of v1 boots in qemu, upgrades itself over HTTP, reboots into v2, rolls back.
  * Every step is a real `fedostree` command, printed before it runs, so it doubles as a tutorial.
  * Work files live in ${FEDOSTREE_DEMO_DIR:-~/.cache/fedostree/demo} (kept between runs: a second run
  * finds "no changes" and takes seconds); the client sysroot is made fresh in a temp directory.
@@ -11,6 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, access } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Vm } from '../src/vm/index.ts';
 
 const project = resolve(import.meta.dirname, '..');
 const cli = join(project, 'bin/fedostree.js');
@@ -28,6 +30,28 @@ function fedostree(args: string[], opts: { quiet?: boolean } = {}): string {
   if (!opts.quiet && r.stdout) process.stdout.write(r.stdout.replace(/^/gm, '  '));
   if (r.status !== 0) throw new Error(`fedostree ${args[0]} failed (exit ${r.status})`);
   return r.stdout;
+}
+
+/** Boot DISK and wait for multi-user and the agent; prints the boot time. */
+async function bootVm(disk: string): Promise<Vm> {
+  process.stdout.write(`$ fedostree vm boot ${disk}   (the default boot entry picks the tree)\n`);
+  const vm = await Vm.start({ image: disk, agent: true });
+  if (!(await vm.waitMultiUser(420_000)) || !(await vm.waitAgent(120_000))) {
+    const tail = (await vm.console()).slice(-2000);
+    await vm.stop();
+    throw new Error(`the machine did not come up; console tail:\n${tail}`);
+  }
+  process.stdout.write(`  multi-user after ${((Date.now() - vm.started) / 1000).toFixed(1)} s (${vm.accel}); console log: ${vm.consoleLog}\n`);
+  return vm;
+}
+
+/** Run a shell command in the guest as root, echoing it and its output; throws on failure. */
+async function inGuest(vm: Vm, cmd: string): Promise<string> {
+  process.stdout.write(`[machine]# ${cmd}\n`);
+  const r = await vm.exec(cmd, 300_000);
+  if (r.out) process.stdout.write(r.out.replace(/\n?$/, '\n').replace(/^/gm, '  '));
+  if (r.rc !== 0) throw new Error(`in the machine: ${cmd} exited ${r.rc}`);
+  return r.out;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -111,6 +135,36 @@ try {
   say('10. The boot entries a boot loader reads');
   const entries = spawnSync('sh', ['-c', `head -n 20 ${sysroot}/boot/loader/entries/*.conf`], { encoding: 'utf8' });
   process.stdout.write(entries.stdout.replace(/^/gm, '  '));
+
+  // The guest reaches the host's server as 10.0.2.2 (qemu user-mode networking).
+  const guestUrl = url.replace(/\/\/[^/:]+/, '//10.0.2.2');
+  const disk = join(work, 'machine.img');
+  say('11. A real machine: a disk image of v1 (separate /boot, the remote and its key recorded)');
+  fedostree(['vm', 'image', '--repo', repo, '--ref', `${ref}^`, '-o', disk, '--remote', `sample=${guestUrl}`, '--remote-sign-verify', `ed25519=inline:${publicKey}`, '--agent']);
+  process.stdout.write('  (--agent adds a root shell on a second serial port, so this script can type into the guest)\n');
+
+  say('12. Boot it in qemu (KVM when it works, else TCG: about half a minute)');
+  let vm = await bootVm(disk);
+  try {
+    await inGuest(vm, 'cat /etc/os-release | grep -E "^(NAME|VERSION)="');
+    await inGuest(vm, 'fedostree status');
+    await inGuest(vm, 'touch /usr/probe || echo "/usr is read-only, as it should be"');
+
+    say('13. Inside the machine: upgrade over HTTP from the build server (signature checked), reboot');
+    await inGuest(vm, 'fedostree upgrade --preview');
+    await inGuest(vm, 'fedostree upgrade');
+    await vm.stop(60_000);
+    vm = await bootVm(disk);
+    await inGuest(vm, 'fedostree status');
+
+    say('14. Roll back to v1 and reboot: the previous tree is still there, untouched');
+    await inGuest(vm, 'fedostree rollback');
+    await vm.stop(60_000);
+    vm = await bootVm(disk);
+    await inGuest(vm, 'ostree admin status');
+  } finally {
+    await vm.stop();
+  }
 } finally {
   server.kill('SIGTERM');
   // Deployment roots carry the immutable attribute, as libostree sets it; lift it to clean up.

@@ -101,6 +101,27 @@ export async function prepareDeb(deb: string, work: string, ids: IdNames, bump?:
 }
 
 /**
+ * Debian matches a versioned Conflicts/Breaks only against real packages of that name; RPM also
+ * matches unversioned Provides (perl-base breaks `perl-modules < 5.36.0~`, which
+ * perl-modules-5.36 provides unversioned). Drop versioned conflicts on names that no package in
+ * the set really has, so RPM resolvers see what apt saw. Returns a log line per dropped conflict that a Provides would have matched.
+ */
+export function dropVirtualConflicts(pkgs: Prepared[]): string[] {
+  const real = new Set(pkgs.map((p) => p.meta.name));
+  const virtual = new Set(pkgs.flatMap((p) => p.meta.provides.map((v) => v.split(/\s/)[0])));
+  const log: string[] = [];
+  for (const p of pkgs) {
+    p.meta.conflicts = p.meta.conflicts.filter((c) => {
+      const m = /^(\S+)\s+[<>=]/.exec(c);
+      if (!m || real.has(m[1])) return true;
+      if (virtual.has(m[1])) log.push(`${p.meta.name}: conflict '${c}' (only a virtual package here)`);
+      return false;
+    });
+  }
+  return log;
+}
+
+/**
  * Settle paths claimed by more than one package: a path a package shipped at that very place
  * beats one that got there by the /usr merge; otherwise the first package (by name) keeps it.
  * Losers have the file deleted from their tree and their list. Returns a log line per clash.

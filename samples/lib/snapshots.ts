@@ -43,7 +43,7 @@ export function groupsFor(snap: SnapshotName): Group[] {
   return [
     { id: 'core', name: 'Core', description: 'Smallest possible installation that boots to multi-user.target.', packages: core },
     { id: 'standard', name: 'Standard', description: 'Core plus an ssh server and everyday tools.', packages: [...core, ...standardExtra] },
-    { id: 'devel-tools', name: 'Development Tools', description: 'Tools for debugging a running system.', packages: ['strace', 'file', 'lsof', 'less', 'diffutils'] },
+    { id: 'devel-tools', name: 'Development Tools', description: 'Tools for debugging a running system.', packages: ['strace', 'file', 'lsof', 'less', 'diffutils', 'rpm'] },
   ];
 }
 

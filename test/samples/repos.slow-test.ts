@@ -201,33 +201,5 @@ void test('a second run reuses the cache', async () => {
   }
 });
 
-void test('the three sample trees compose into bootable, fsck-clean commits (kernel, initramfs, rpmdb, client deps)', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'fedostree-samples-compose-'));
-  try {
-    const repo = join(work, 'repo');
-    await run('ostree', ['init', `--repo=${repo}`, '--mode=archive']);
-    const out = await run(process.execPath, [join(ROOT, 'bin/fedostree.js'), 'compose', 'all', join(DIR, 'trees'), '--repo', repo, '--cachedir', join(work, 'cache'), '--json'], { maxBuffer: 64 << 20 });
-    const res = JSON.parse(out.stdout) as { trees: Array<{ ref: string; commit: string; packages: string[]; kernel?: string }> };
-    assert.deepEqual(res.trees.map((t) => t.ref).sort(), [
-      'fedostree/sample/x86_64/base/minimal', 'fedostree/sample/x86_64/server/standard', 'fedostree/sample/x86_64/server/standard-debug',
-    ]);
-    const fsck = await run('ostree', ['fsck', `--repo=${repo}`], { maxBuffer: 16 << 20 });
-    assert.match(fsck.stdout + fsck.stderr, /no errors found/i);
-    for (const t of res.trees) {
-      assert.ok(t.kernel, `${t.ref}: no kernel`);
-      const mod = `/usr/lib/modules/${t.kernel}`;
-      const ls = (await run('ostree', ['ls', `--repo=${repo}`, t.ref, mod], { maxBuffer: 16 << 20 })).stdout;
-      assert.match(ls, /vmlinuz$/m, `${t.ref}: no vmlinuz`);
-      assert.match(ls, /initramfs\.img$/m, `${t.ref}: no initramfs from dracut`);
-      const co = join(work, `co-${t.ref.replaceAll('/', '_')}`);
-      await run('ostree', ['checkout', `--repo=${repo}`, '--subpath=/usr/share/rpm', t.ref, co]);
-      const qa = (await run('rpm', ['--dbpath', co, '-qa', '--qf', '%{NAME}\\n'], { maxBuffer: 16 << 20 })).stdout.trim().split('\n').sort();
-      assert.equal(qa.length, t.packages.length, `${t.ref}: rpmdb lists ${qa.length}, resolved ${t.packages.length}`);
-      for (const need of ['fedostree', 'attr', 'ostree', 'systemd']) assert.ok(qa.includes(need), `${t.ref}: ${need} not installed`);
-    }
-    const debug = res.trees.find((t) => t.ref.endsWith('standard-debug'));
-    assert.ok(debug?.packages.some((p) => p.startsWith('strace-')), 'standard-debug has no strace');
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-});
+// The three sample trees are composed (and checked: fsck, kernel, initramfs, rpmdb) at the start of
+// the end-to-end test, test/e2e/boot.e2e-test.ts, which boots them.
