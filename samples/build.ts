@@ -87,7 +87,7 @@ async function prodModules(): Promise<string[]> {
 async function fedostreeFiles(): Promise<string[]> {
   const src = (await listFiles(join(PROJECT, 'src'), (r) => r.endsWith('.test.ts'))).map((f) => `src/${f}`);
   const bin = (await listFiles(join(PROJECT, 'bin'))).map((f) => `bin/${f}`);
-  return [...src, ...bin, 'package.json', 'native/build/Release/solv.node'];
+  return [...src, ...bin, 'package.json', 'native/build/Release/solv.node', 'native/build/Release/fslock.node'];
 }
 
 /**

@@ -536,10 +536,18 @@ async function composeOne(plan: Planned, pkgs: CachedPackage[], ctx: TreeContext
     }
     for (const [k, v] of Object.entries(tf['add-commit-metadata'] ?? {})) metadata.push(metaFromJson(k, v));
     const sign = options.sign;
-    const commit = await commitTree(output, tree, {
-      branch: ref, parent, metadata, subject: '',
-      beforeRefUpdate: sign ? (c) => signCommit(output, c, sign) : undefined,
-    });
+    // The shared repository lock, as ostree's transactions take it: a prune (ours or ostree's) waits
+    // until the new objects are reachable from the ref.
+    const lock = await output.lock(false);
+    let commit: string;
+    try {
+      commit = await commitTree(output, tree, {
+        branch: ref, parent, metadata, subject: '',
+        beforeRefUpdate: sign ? (c) => signCommit(output, c, sign) : undefined,
+      });
+    } finally {
+      await lock.release();
+    }
     phase('commit');
     log(`${ref}: phases ${Object.entries(phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
     log(`${ref}: committed ${commit}${version ? ` (version ${version})` : ''}: ${stats.files} files, ${stats.written} objects written, ${stats.reused} already in the repository`);

@@ -3,7 +3,7 @@
  * `boot/loader.N/entries`. Loading reads the current boot entries (the deployment list) and the
  * origin files; nothing here writes except `initFs`/`osInit`.
  */
-import { mkdir, readFile, readdir, readlink, realpath, symlink, chmod } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, realpath, stat, symlink, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FormatError, NotFoundError, UsageError } from '../util/errors.ts';
 import { KeyFile, OstreeRepo, isChecksum, metaGet } from '../ostree/index.ts';
@@ -136,6 +136,12 @@ export class Sysroot {
     this.bootedSystem = bootedArg !== undefined;
     let bootedReal: string | null = null;
     if (bootedArg !== undefined) bootedReal = await realpath(join(this.path, bootedArg)).catch(() => null);
+    // On the running system, / is a bind mount of the booted deployment: match device and inode, as
+    // libostree does. The ostree= path can no longer resolve once a deploy has flipped the boot
+    // version (its /ostree/boot.N is gone), so it is only the fallback for other sysroots.
+    const rootStat = bootedArg !== undefined && this.path === '/' && this.cmdline === undefined && process.env.FEDOSTREE_CMDLINE === undefined
+      ? await stat('/').catch(() => null)
+      : null;
     for (const [index, { file, entry }] of parsed.entries()) {
       const args = splitKargs(entry.options);
       const ostreeArg = kargValue(args, 'ostree');
@@ -158,7 +164,14 @@ export class Sysroot {
       } catch (err) {
         d.originError = err instanceof Error ? err.message : String(err);
       }
-      if (bootedReal !== null && !d.missing && (await realpath(this.deployDir(d)).catch(() => '')) === bootedReal) {
+      let isBooted = false;
+      if (rootStat && !d.missing) {
+        const st = await stat(this.deployDir(d)).catch(() => null);
+        isBooted = st !== null && st.dev === rootStat.dev && st.ino === rootStat.ino;
+      } else if (bootedReal !== null && !d.missing) {
+        isBooted = (await realpath(this.deployDir(d)).catch(() => '')) === bootedReal;
+      }
+      if (isBooted) {
         d.booted = true;
         this.booted = d;
       }
