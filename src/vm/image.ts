@@ -65,6 +65,8 @@ StandardError=tty
 TTYPath=/dev/ttyS1
 TTYReset=yes
 Restart=always
+# An interactive shell ignores SIGTERM; without this each poweroff waits 90 s for it.
+KillSignal=SIGKILL
 Environment=PS1= TERM=dumb
 
 [Install]
