@@ -27,7 +27,7 @@ function say(title: string): void {
 function fedostree(args: string[], opts: { quiet?: boolean } = {}): string {
   process.stdout.write(`$ fedostree ${args.join(' ')}\n`);
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  if (!opts.quiet && r.stdout) process.stdout.write(r.stdout.replace(/^/gm, '  '));
+  if (!opts.quiet && r.stdout) process.stdout.write(r.stdout.replace(/^(?=.)/gm, '  '));
   if (r.status !== 0) throw new Error(`fedostree ${args[0]} failed (exit ${r.status})`);
   return r.stdout;
 }
@@ -49,7 +49,7 @@ async function bootVm(disk: string): Promise<Vm> {
 async function inGuest(vm: Vm, cmd: string): Promise<string> {
   process.stdout.write(`[machine]# ${cmd}\n`);
   const r = await vm.exec(cmd, 300_000);
-  if (r.out) process.stdout.write(r.out.replace(/\n?$/, '\n').replace(/^/gm, '  '));
+  if (r.out) process.stdout.write(r.out.replace(/\n?$/, '\n').replace(/^(?=.)/gm, '  '));
   if (r.rc !== 0) throw new Error(`in the machine: ${cmd} exited ${r.rc}`);
   return r.out;
 }
@@ -134,7 +134,7 @@ try {
 
   say('10. The boot entries a boot loader reads');
   const entries = spawnSync('sh', ['-c', `head -n 20 ${sysroot}/boot/loader/entries/*.conf`], { encoding: 'utf8' });
-  process.stdout.write(entries.stdout.replace(/^/gm, '  '));
+  process.stdout.write(entries.stdout.replace(/^(?=.)/gm, '  '));
 
   // The guest reaches the host's server as 10.0.2.2 (qemu user-mode networking).
   const guestUrl = url.replace(/\/\/[^/:]+/, '//10.0.2.2');

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { FedostreeError, NotFoundError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ProgressListener } from '../util/progress.ts';
-import { KeyFile, checkout, commitPartialPath, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
+import { KeyFile, checkout, commitPartialPath, decodeDirTree, listTree, lookupPath, S_IFMT, S_IFREG, type OstreeRepo, type TreeEntry } from '../ostree/index.ts';
 import { copyTree, mergeEtc, type EtcMergeResult } from './etc-merge.ts';
 import { deployCheckout } from './_deploy-checkout.ts';
 import { deployDirName, validateStateroot, type Deployment, type Sysroot } from './sysroot.ts';
@@ -78,26 +78,27 @@ async function findKernel(repo: OstreeRepo, commit: string): Promise<KernelInfo>
     throw new NotFoundError(`commit ${commit} has no usr/lib/modules: it is not a bootable tree (no kernel)`);
   }
   if (modules.kind !== 'dir') throw new NotFoundError(`commit ${commit}: usr/lib/modules is not a directory`);
-  const entries = await listTree(repo, modules.tree, modules.meta);
-  const files = new Map(entries.flatMap((e) => (e.kind === 'file' ? [[e.path, e.checksum] as const] : [])));
-  for (const e of entries) {
-    if (e.kind !== 'dir' || !e.path || e.path.includes('/')) continue;
-    const vm = files.get(`${e.path}/vmlinuz`);
+  // One level at a time: a kernel's module tree holds thousands of files we do not need to read.
+  const top = decodeDirTree(await repo.loadMetadata('dirtree', modules.tree), `dirtree ${modules.tree}`);
+  for (const d of top.dirs) {
+    const sub = decodeDirTree(await repo.loadMetadata('dirtree', d.tree), `dirtree ${d.tree}`);
+    const files = new Map(sub.files.map((f) => [f.name, f.checksum]));
+    const vm = files.get('vmlinuz');
     if (!vm) continue;
     const h = await repo.readFileHeader(vm);
     if ((h.header.mode & S_IFMT) !== S_IFREG) continue;
     let size = h.size;
     let initramfsPath: string | undefined;
     for (const name of ['initramfs.img', 'initramfs']) {
-      const ic = files.get(`${e.path}/${name}`);
+      const ic = files.get(name);
       if (!ic) continue;
       const ih = await repo.readFileHeader(ic);
       if ((ih.header.mode & S_IFMT) !== S_IFREG) continue;
       size += ih.size;
-      initramfsPath = `usr/lib/modules/${e.path}/${name}`;
+      initramfsPath = `usr/lib/modules/${d.name}/${name}`;
       break;
     }
-    return { kver: e.path, vmlinuzPath: `usr/lib/modules/${e.path}/vmlinuz`, initramfsPath, size };
+    return { kver: d.name, vmlinuzPath: `usr/lib/modules/${d.name}/vmlinuz`, initramfsPath, size };
   }
   throw new NotFoundError(`commit ${commit} has no kernel: expected usr/lib/modules/KVER/vmlinuz`);
 }
