@@ -49,6 +49,19 @@ void test('parallel commits (fedostree ×3, ostree) and a prune on one bare-user
   assert.equal(run('ostree', ['fsck', `--repo=${repoPath}`], { allowFail: true }).status, 0);
 });
 
+/** `ostree ARGS` must not finish while `lock` is held, and must succeed once it is released. */
+async function heldBack(lock: { release(): Promise<void> }, args: string[]): Promise<void> {
+  let finished = false;
+  const done = go('ostree', args).then((c) => {
+    finished = true;
+    return c;
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(finished, false, `ostree ${args[0]} ran while fedostree held the lock`);
+  await lock.release();
+  assert.equal(await done, 0);
+}
+
 void test('our repository lock and the real ostree wait for each other (OFD locks, as libostree takes)', async () => {
   const repoPath = join(work.path, 'lockrepo');
   await OstreeRepo.init(repoPath, 'bare-user');
@@ -56,29 +69,10 @@ void test('our repository lock and the real ostree wait for each other (OFD lock
   await makeTree(tree);
   const repo = await OstreeRepo.open(repoPath);
 
-  // Our exclusive lock (prune's) holds back an ostree commit, which takes the shared lock.
-  const exclusive = await repo.lock(true);
-  let committed = false;
-  const commit = go('ostree', ['commit', `--repo=${repoPath}`, '-b', 'held', tree]).then((c) => {
-    committed = true;
-    return c;
-  });
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(committed, false, 'ostree commit ran while fedostree held the exclusive lock');
-  await exclusive.release();
-  assert.equal(await commit, 0);
-
-  // Our shared lock (a writer's) holds back ostree prune, which takes the exclusive lock.
-  const shared = await repo.lock(false);
-  let pruned = false;
-  const prune = go('ostree', ['prune', `--repo=${repoPath}`, '--refs-only']).then((c) => {
-    pruned = true;
-    return c;
-  });
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(pruned, false, 'ostree prune ran while fedostree held a shared lock');
-  await shared.release();
-  assert.equal(await prune, 0);
+  // Our exclusive lock (prune's) holds back an ostree commit, which takes the shared lock; our
+  // shared lock (a writer's) holds back ostree prune, which takes the exclusive lock.
+  await heldBack(await repo.lock(true), ['commit', `--repo=${repoPath}`, '-b', 'held', tree]);
+  await heldBack(await repo.lock(false), ['prune', `--repo=${repoPath}`, '--refs-only']);
 
   // Two shared holders do not block each other.
   const a = await repo.lock(false);
