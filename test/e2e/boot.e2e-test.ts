@@ -40,8 +40,9 @@ async function trees(src: string, dst: string): Promise<string> {
   return dst;
 }
 
+// Generous: a rebase pulls a few thousand objects over user-mode networking under TCG (~90 s here).
 async function guest(vm: Vm, cmd: string): Promise<string> {
-  const r = await vm.exec(cmd, 120_000);
+  const r = await vm.exec(cmd, 600_000);
   assert.equal(r.rc, 0, `guest: ${cmd} exited ${r.rc}: ${r.out}`);
   return r.out;
 }
