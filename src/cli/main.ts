@@ -34,10 +34,20 @@ const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = 
  * Start-up: a command named here loads only its own module (the others pull in heavy layers it does
  * not need); anything else (--help, `help`, a command not listed) loads every registration above.
  */
+const client = (): Promise<{ register: (p: Command) => void }> => import('./client.ts');
 const commandModules: Record<string, () => Promise<{ register: (p: Command) => void }>> = {
+  repo: () => import('./repo.ts'),
   resolve: () => import('./resolve.ts'),
   'rpm-md': () => import('./rpm-md.ts'),
   rpm: () => import('./rpm.ts'),
+  compose: () => import('./compose.ts'),
+  serve: () => import('./serve.ts'),
+  remote: () => import('./remote.ts'),
+  pull: () => import('./pull.ts'),
+  admin: () => import('./admin.ts'),
+  vm: () => import('./vm.ts'),
+  // the everyday client verbs, run on every booted machine: start-up matters most there
+  status: client, upgrade: client, rebase: client, rollback: client, deploy: client, cleanup: client,
 };
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 const only = first !== undefined && Object.hasOwn(commandModules, first) ? commandModules[first] : undefined;

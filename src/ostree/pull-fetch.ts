@@ -7,12 +7,20 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { FedostreeError, FormatError } from '../util/errors.ts';
+
+// require(), not import: an ES import of node:http builds its export facade, which loads Node's
+// bundled undici for the WebSocket getter — 15-30 ms on every CLI start here, ten times that in a
+// TCG guest. Every command imports this module.
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof import('node:http');
+const https = require('node:https') as typeof import('node:https');
 
 export interface FetcherOptions {
   /** Attempts per request for transient failures (connection errors, 5xx). */
@@ -61,8 +69,8 @@ class HttpFetcher implements Fetcher {
   requests = 0;
   private readonly retries: number;
   private readonly timeoutMs: number;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
   constructor(base: string, o: FetcherOptions) {
     this.base = base.endsWith('/') ? base : base + '/';
     this.retries = o.retries ?? 5;

@@ -2,12 +2,16 @@
  * A static HTTP server for an archive repository (what clients pull from): GET and HEAD of files
  * under the repository root, byte ranges, no directory listings, nothing outside the root.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
+
+// require(): an ES import of node:http also loads Node's bundled undici (see ostree/pull-fetch.ts).
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface ServeOptions {
   /** Address to bind (default 127.0.0.1). */
