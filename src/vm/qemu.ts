@@ -105,7 +105,9 @@ export class Vm {
     const net = `user,id=n0${o.sshPort ? `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22` : ''}`;
     const args = [
       '-machine', 'q35', '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2), '-nodefaults', '-display', 'none', '-no-reboot',
-      ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
+      // TCG: an x86-64-v2 model, not `max`: Debian's qemu 7.2 was the first to emulate AVX/AVX2 under
+      // TCG, and with `max` one guest node process died of SIGSEGV here (not reproduced since).
+      ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'Nehalem']),
       '-drive', `file=${o.image},format=raw,if=virtio,cache=unsafe`,
       '-netdev', net, '-device', 'virtio-net-pci,netdev=n0',
       '-device', 'virtio-rng-pci',
