@@ -105,9 +105,10 @@ export class Vm {
     const net = `user,id=n0${o.sshPort ? `,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22` : ''}`;
     const args = [
       '-machine', 'q35', '-m', String(o.memoryMiB ?? 1536), '-smp', String(o.cpus ?? 2), '-nodefaults', '-display', 'none', '-no-reboot',
-      // TCG: an x86-64-v2 model, not `max`: Debian's qemu 7.2 was the first to emulate AVX/AVX2 under
-      // TCG, and with `max` one guest node process died of SIGSEGV here (not reproduced since).
-      ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'Nehalem']),
+      // TCG with one host thread for all vCPUs: under multi-threaded TCG, guest node processes died of
+      // SIGSEGV now and then (twice in about a hundred runs, with `max` and with `Nehalem` CPU models);
+      // a JIT writing code on one vCPU that another runs is the kind of work MTTCG gets wrong.
+      ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=single', '-cpu', 'max']),
       '-drive', `file=${o.image},format=raw,if=virtio,cache=unsafe`,
       '-netdev', net, '-device', 'virtio-net-pci,netdev=n0',
       '-device', 'virtio-rng-pci',
