@@ -3,8 +3,9 @@
  * main thread keeps parsing, decompressing and hashing meanwhile. Only used for targets the
  * extraction created itself (files go straight to their final names, O_EXCL|O_NOFOLLOW).
  */
-import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { constants, openSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { writeAndFinish } from './_write-file.ts';
 
 /** One file of a batch: its bytes are data[start, start + length). */
 export interface WriterFile {
@@ -28,26 +29,10 @@ export type WriterReply = { id: number } | { id: number; error: { message: strin
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function writeFile(data: Buffer, f: WriterFile, fsync: boolean): void {
-  const fd = openSync(f.path, CREATE, 0o600);
-  let ok = false;
-  try {
+  writeAndFinish(openSync(f.path, CREATE, 0o600), f.path, f, fsync, (fd) => {
     let off = 0;
     while (off < f.length) off += writeSync(fd, data, f.start + off, f.length - off);
-    if (f.owner) fchownSync(fd, f.owner[0], f.owner[1]);
-    fchmodSync(fd, f.mode);
-    futimesSync(fd, f.mtime, f.mtime);
-    if (fsync) fsyncSync(fd);
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) {
-      try {
-        unlinkSync(f.path);
-      } catch {
-        // already gone
-      }
-    }
-  }
+  });
 }
 
 parentPort?.on('message', (b: WriterBatch) => {

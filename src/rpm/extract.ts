@@ -1,5 +1,5 @@
 import {
-  chmodSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, futimesSync, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, openSync, renameSync,
+  chmodSync, closeSync, constants, linkSync, lstatSync, lutimesSync, lchownSync, mkdirSync, openSync, renameSync,
   symlinkSync, unlinkSync, utimesSync, writevSync,
 } from 'node:fs';
 import { mkdir, open, readFile, realpath, unlink, type FileHandle } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { isDir, isLink, isReg, type RpmFile } from './files.ts';
 import { openPackage, type RpmPackage } from './package.ts';
 import { readPayload } from './payload.ts';
 import type { WriterBatch, WriterFile, WriterReply } from './_extract-writer.ts';
+import { writeAndFinish } from './_write-file.ts';
 
 /** Refusal to write outside the target or through a symlink. */
 export class UnsafePathError extends FedostreeError {
@@ -240,8 +241,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
   /** A small file: one open, one writev, fchown/fchmod/futimes and close, all synchronous (no thread-pool round trips). */
   const writeSmall = (r: string, f: RpmFile, chunks: Buffer[]): void => {
     const { t, v: fd } = createAt(r, (p) => openSync(p, CREATE, 0o600));
-    let ok = false;
-    try {
+    writeAndFinish(fd, t.path, { mode: f.mode & 0o7777, mtime: f.mtime, owner: owner(f) }, opts.fsync ?? false, () => {
       let len = 0;
       for (const c of chunks) len += c.length;
       let done = 0;
@@ -259,22 +259,7 @@ async function extractPackage(pkg: RpmPackage, dir: string, opts: ExtractOptions
         if (n <= 0) throw new FedostreeError('EIO', `writing /${r}: no progress`);
         done += n;
       }
-      const o = owner(f);
-      if (o) fchownSync(fd, o[0], o[1]);
-      fchmodSync(fd, f.mode & 0o7777);
-      futimesSync(fd, f.mtime, f.mtime);
-      if (opts.fsync) fsyncSync(fd);
-      ok = true;
-    } finally {
-      closeSync(fd);
-      if (!ok) {
-        try {
-          unlinkSync(t.path);
-        } catch {
-          // already gone
-        }
-      }
-    }
+    });
     publish(t, r);
   };
 
