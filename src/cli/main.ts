@@ -16,39 +16,27 @@ program
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? str : `error: ${str}`) });
 
-const registrations: Array<() => Promise<{ register: (p: Command) => void }>> = [
-  // command groups (one module each)
-  () => import('./repo.ts'),
-  () => import('./rpm-md.ts'),
-  () => import('./resolve.ts'),
-  () => import('./rpm.ts'),
-  () => import('./compose.ts'),
-  () => import('./serve.ts'),
-  () => import('./remote.ts'),
-  () => import('./pull.ts'),
-  () => import('./admin.ts'),
-  () => import('./client.ts'),
-  () => import('./vm.ts'),
-];
 /**
- * Start-up: a command named here loads only its own module (the others pull in heavy layers it does
- * not need); anything else (--help, `help`, a command not listed) loads every registration above.
+ * Each command group lives in one module. Start-up: a command named here loads only its own module
+ * (the others pull in heavy layers it does not need); anything else (--help, `help`, an unknown
+ * command, an option before the command) loads every module, in this order.
  */
 const client = (): Promise<{ register: (p: Command) => void }> => import('./client.ts');
 const commandModules: Record<string, () => Promise<{ register: (p: Command) => void }>> = {
   repo: () => import('./repo.ts'),
-  resolve: () => import('./resolve.ts'),
   'rpm-md': () => import('./rpm-md.ts'),
+  resolve: () => import('./resolve.ts'),
   rpm: () => import('./rpm.ts'),
   compose: () => import('./compose.ts'),
   serve: () => import('./serve.ts'),
   remote: () => import('./remote.ts'),
   pull: () => import('./pull.ts'),
   admin: () => import('./admin.ts'),
-  vm: () => import('./vm.ts'),
   // the everyday client verbs, run on every booted machine: start-up matters most there
   status: client, upgrade: client, rebase: client, rollback: client, deploy: client, cleanup: client,
+  vm: () => import('./vm.ts'),
 };
+const registrations = [...new Set(Object.values(commandModules))];
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 const only = first !== undefined && Object.hasOwn(commandModules, first) ? commandModules[first] : undefined;
 for (const load of only ? [only] : registrations) (await load()).register(program);
