@@ -134,14 +134,12 @@ export class Sysroot {
     const cmdline = this.cmdline ?? process.env.FEDOSTREE_CMDLINE ?? (this.path === '/' ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : '');
     const bootedArg = kargValue(splitKargs(cmdline), 'ostree');
     this.bootedSystem = bootedArg !== undefined;
-    let bootedReal: string | null = null;
-    if (bootedArg !== undefined) bootedReal = await realpath(join(this.path, bootedArg)).catch(() => null);
     // On the running system, / is a bind mount of the booted deployment: match device and inode, as
     // libostree does. The ostree= path can no longer resolve once a deploy has flipped the boot
     // version (its /ostree/boot.N is gone), so it is only the fallback for other sysroots.
-    const rootStat = bootedArg !== undefined && this.path === '/' && this.cmdline === undefined && process.env.FEDOSTREE_CMDLINE === undefined
-      ? await stat('/').catch(() => null)
-      : null;
+    const running = bootedArg !== undefined && this.path === '/' && this.cmdline === undefined && process.env.FEDOSTREE_CMDLINE === undefined;
+    const rootStat = running ? await stat('/').catch(() => null) : null;
+    const bootedReal = bootedArg !== undefined && !running ? await realpath(join(this.path, bootedArg)).catch(() => null) : null;
     for (const [index, { file, entry }] of parsed.entries()) {
       const args = splitKargs(entry.options);
       const ostreeArg = kargValue(args, 'ostree');

@@ -74,12 +74,11 @@ async function boot(t: { diagnostic: (s: string) => void }, disk: string, what: 
   return vm;
 }
 
-/** The booted checksum per `ostree admin status` (the real tool, in the guest). */
+/** The booted checksum, once the real `ostree admin status` and `fedostree status` agree on the list. */
 async function booted(vm: Vm): Promise<string> {
-  const st = await guest(vm, 'ostree admin status');
-  const m = /^\* fedostree ([0-9a-f]{64})\.\d+/m.exec(st);
-  assert.ok(m, `no booted deployment in:\n${st}`);
-  return m[1];
+  const row = (await statusAgrees(vm)).find((r) => r.booted);
+  assert.ok(row, 'no booted deployment');
+  return row.id.replace(/^[^/]+\//, '').replace(/\.\d+$/, '');
 }
 
 /** One deployment as both tools list it: stateroot, checksum.serial, booted, and its marker. */
@@ -156,7 +155,6 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
   try {
     assert.match(await guest(vm, 'cat /etc/os-release'), /^VERSION=/m);
     assert.equal(await booted(vm), v1);
-    await statusAgrees(vm);
     const ro = await vm.exec('touch /usr/fedostree-probe', 30_000);
     assert.notEqual(ro.rc, 0, '/usr must be read-only');
     assert.match(ro.out, /Read-only file system/);
@@ -199,7 +197,6 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
 
     vm = await boot(t, disk, 'boot after rollback');
     assert.equal(await booted(vm), v1);
-    await statusAgrees(vm);
 
     // 3. rebase to another tree over HTTP; after the reboot its tools are there, rpm reads the rpmdb
     t0 = Date.now();
@@ -214,7 +211,6 @@ void test('compose → image → boot → guest upgrade over HTTP → reboot →
     assert.deepEqual(qa, debugTree.packages.map((p) => p.replace(/-[^-]+-[^-]+$/, '')).sort());
     assert.match(await guest(vm, 'rpm -qf /usr/bin/strace'), /^strace-/);
     assert.equal((await guest(vm, 'cat /etc/e2e-marker')).trim(), 'edited-by-e2e');
-    await statusAgrees(vm);
     await vm.stop(60_000);
 
     // 4. the base/minimal upgrade done offline: vm update deploys v2 into the image
@@ -249,7 +245,6 @@ async function sideStory(t: { diagnostic: (s: string) => void }, work: string, r
     assert.ok(await uvm.waitAgent(120_000));
     assert.equal(await booted(uvm), v2);
     assert.equal((await uvm.exec('test -d /sys/firmware/efi')).rc, 0, 'booted through UEFI');
-    assert.match(await guest(uvm, 'bootctl list --no-pager 2>/dev/null || ls /boot/efi/loader/entries /boot/loader/entries 2>/dev/null; true'), /./);
   } finally {
     await uvm.stop();
   }
